@@ -1,0 +1,18 @@
+"""SST-2 sentiment, cnn encoder from scratch.
+
+Command (TFDS glue/sst2, offline here with the prepared copy):
+  TFDS_DATA_DIR=../shared/tfds python -m textcls_jax.main --config=configs/sst2_cnn.py \
+      --workdir=runs/sst2_cnn
+The same data from local TSV files (one override):
+  python -m textcls_jax.main --config=configs/sst2_cnn.py --workdir=runs/sst2_cnn \
+      --config.data.source=tsv:../shared/data/sst2
+Result: RESULT_PENDING
+"""
+
+from textcls_jax import config_base
+
+
+def get_config():
+  c = config_base.base_config()
+  c.model = config_base.cnn_model()
+  return c

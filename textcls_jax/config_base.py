@@ -1,0 +1,76 @@
+"""The keys every experiment config has, with their defaults. `configs/*.py` start from here."""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+
+  c.data = ml_collections.ConfigDict()
+  c.data.source = 'tfds:glue/sst2'  # KIND:LOCATION, see textcls_jax/data/sources.py.
+  c.data.train_split = 'train'
+  c.data.eval_split = 'validation'  # '' carves a dev split from train (dev_fraction, split_seed).
+  c.data.text_field = 'sentence'
+  c.data.label_field = 'label'
+  c.data.tfds_data_dir = ''  # '' uses TFDS_DATA_DIR or TFDS's default.
+  c.data.encoding = 'utf-8'
+  c.data.dev_fraction = 0.1
+  c.data.split_seed = 0
+  c.data.max_len = 64  # Tokens, [CLS] included; longer texts are truncated.
+  c.data.length_buckets = (16, 32, 64, 128, 256, 512)
+
+  c.tokenizer = ml_collections.ConfigDict()
+  c.tokenizer.model_path = ''  # '' trains one on the training texts and saves it in the workdir.
+  c.tokenizer.vocab_size = 8000
+  c.tokenizer.max_chars = 20_000_000
+  c.tokenizer.model_type = 'unigram'
+  c.tokenizer.seed = 0
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.learning_rate = 1e-3
+  c.optim.schedule = 'cosine'
+  c.optim.warmup_steps = 200
+  c.optim.weight_decay = 0.01
+  c.optim.b1 = 0.9
+  c.optim.b2 = 0.999
+  c.optim.eps = 1e-8
+  c.optim.grad_clip_norm = 1.0
+  c.optim.no_decay_regex = r'(bias|scale|pos_embed)$'  # Paths 'encoder/block_0/ln_attn/scale'.
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 64
+  c.train.num_steps = 2000
+  c.train.log_every_steps = 100
+  c.train.eval_every_steps = 500
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.batch_size = 256
+
+  c.checkpoint = ml_collections.ConfigDict()
+  c.checkpoint.every_steps = 500
+  c.checkpoint.max_to_keep = 2
+  c.checkpoint.best_metric = 'accuracy'  # A dev figure; '' keeps only the latest.
+  c.checkpoint.best_mode = 'max'
+  return c
+
+
+def rnn_model() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict(dict(
+      name='rnn', embed_dim=256, hidden_dim=256, num_layers=1, cell='lstm', bidirectional=True,
+      dropout=0.3, pooling='max', dtype='float32', head_hidden_dim=0, head_dropout=0.3))
+
+
+def cnn_model() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict(dict(
+      name='cnn', embed_dim=256, filter_widths=(3, 4, 5), num_filters=100, num_layers=1,
+      dropout=0.5, pooling='max', dtype='float32', head_hidden_dim=0, head_dropout=0.5))
+
+
+def transformer_model() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict(dict(
+      name='transformer', hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024, max_len=128,
+      dropout=0.1, attention_dropout=0.1, pooling='cls', dtype='float32', head_hidden_dim=0,
+      head_dropout=0.1))

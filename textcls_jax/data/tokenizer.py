@@ -1,0 +1,122 @@
+"""SentencePiece tokenizer: training, loading, and tokenization inside tf.data.
+
+The special ids are defined here and nowhere else. Every model trained by the project has
+  0 <pad>   1 <unk>   2 [CLS]   3 [MASK]
+and no BOS/EOS pieces; a model given by the user is checked for the same layout.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Sequence
+
+import numpy as np
+
+from absl import logging
+
+PAD_ID = 0
+UNK_ID = 1
+CLS_ID = 2
+MASK_ID = 3
+NUM_SPECIAL = 4
+SPECIAL_PIECES = ('<pad>', '<unk>', '[CLS]', '[MASK]')
+
+
+class TokenizerError(ValueError):
+  """A tokenizer file that cannot be used."""
+
+
+def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: int,
+                        max_chars: int = 10_000_000, model_type: str = 'unigram',
+                        character_coverage: float = 0.9995, seed: int = 0) -> str:
+  """Trains a SentencePiece model on at most `max_chars` characters of `texts`.
+
+  The texts are taken in an order shuffled by `seed` (so a bounded sample is not just the head of
+  the file), which makes the model a deterministic function of (texts, seed, sizes).
+
+  The model is written atomically to `output_path` (a temporary file is renamed into place), so
+  an interrupted run never leaves a half-written tokenizer behind.
+  Returns `output_path`.
+  """
+  import sentencepiece as spm  # Imported here: only training needs the Python trainer.
+
+  os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+  with tempfile.TemporaryDirectory() as tmp:
+    corpus = os.path.join(tmp, 'corpus.txt')
+    chars = 0
+    lines = 0
+    with open(corpus, 'w', encoding='utf-8') as f:
+      for i in np.random.default_rng(seed).permutation(len(texts)):
+        text = texts[i]
+        # SentencePiece reads one sentence a line: fold internal newlines.
+        text = ' '.join(text.split())
+        if not text:
+          continue
+        f.write(text + '\n')
+        chars += len(text)
+        lines += 1
+        if chars >= max_chars:
+          break
+    if lines == 0:
+      raise TokenizerError('cannot train a SentencePiece model: the training texts are all empty')
+    prefix = os.path.join(tmp, 'spm')
+    spm.SentencePieceTrainer.train(
+        input=corpus, model_prefix=prefix, vocab_size=vocab_size, model_type=model_type,
+        character_coverage=character_coverage, pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1,
+        eos_id=-1, user_defined_symbols=list(SPECIAL_PIECES[CLS_ID:]),
+        # A small corpus cannot fill a large vocabulary; take what it has instead of failing.
+        hard_vocab_limit=False, input_sentence_size=0, shuffle_input_sentence=False,
+        num_threads=os.cpu_count() or 1, minloglevel=2)
+    tmp_out = output_path + '.tmp'
+    with open(prefix + '.model', 'rb') as src, open(tmp_out, 'wb') as dst:
+      dst.write(src.read())
+    os.replace(tmp_out, output_path)
+  logging.info('Trained a SentencePiece model (%s, vocab %d) on %d texts, %d characters: %s',
+               model_type, vocab_size, lines, chars, output_path)
+  return output_path
+
+
+class Tokenizer:
+  """A loaded SentencePiece model, usable from Python and inside tf.data graphs."""
+
+  def __init__(self, model_path: str):
+    import sentencepiece as spm
+
+    self.path = model_path
+    if not os.path.exists(model_path):
+      raise TokenizerError(f'{model_path}: tokenizer file not found')
+    with open(model_path, 'rb') as f:
+      self.model_proto = f.read()
+    self._sp = spm.SentencePieceProcessor()
+    try:
+      self._sp.LoadFromSerializedProto(self.model_proto)
+    except Exception as e:  # sentencepiece raises RuntimeError/OSError with opaque text.
+      raise TokenizerError(f'{model_path}: not a SentencePiece model ({e})') from None
+    pieces = tuple(self._sp.IdToPiece(i) for i in range(min(NUM_SPECIAL, self._sp.GetPieceSize())))
+    if pieces != SPECIAL_PIECES:
+      raise TokenizerError(
+          f'{model_path}: special pieces are {pieces}, expected {SPECIAL_PIECES} '
+          '(train it with textcls_jax.data.tokenizer.train_sentencepiece)')
+    self._tf_tokenizer = None
+
+  @property
+  def vocab_size(self) -> int:
+    return self._sp.GetPieceSize()
+
+  def encode(self, text: str) -> list[int]:
+    """Token ids of one text (no [CLS]), as the tf.data pipeline produces them."""
+    return self._sp.EncodeAsIds(text)
+
+  def id_to_piece(self, i: int) -> str:
+    return self._sp.IdToPiece(i)
+
+  def tf_tokenize(self, texts):
+    """tf.string [N] -> tf.RaggedTensor int32 [N, None] of token ids (no [CLS])."""
+    if self._tf_tokenizer is None:
+      import tensorflow as tf
+      import tensorflow_text as tf_text  # Heavy import: only when a pipeline is built.
+      with tf.init_scope():  # Made eagerly, so that several tf.data graphs can share it.
+        self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=self.model_proto,
+                                                            out_type=tf.int32)
+    return self._tf_tokenizer.tokenize(texts)

@@ -1,0 +1,88 @@
+"""Trains (or resumes) one experiment.
+
+  python -m textcls_jax.main --config=configs/sst2_rnn.py --workdir=runs/sst2_rnn \
+      [--config.train.num_steps=5000 ...]
+
+Re-running the same command on the same workdir resumes from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging as pylogging
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, tokenizer.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+class _LibraryInfoFilter(pylogging.Filter):
+  """Drops INFO lines from Orbax and friends (dozens per checkpoint); warnings still pass."""
+  _NOISY = ('/orbax/', '/jax/_src/xla_bridge', '/clu/metric_writers/logging_writer')
+
+  def filter(self, record):
+    return record.levelno >= pylogging.WARNING or not any(n in record.pathname for n in self._NOISY)
+
+
+def quiet_library_logs() -> None:
+  for handler in pylogging.getLogger().handlers + [logging.get_absl_handler()]:
+    handler.addFilter(_LibraryInfoFilter())
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  from textcls_jax import train  # After flag parsing: importing JAX/TF is slow.
+  logging.set_verbosity(logging.INFO)
+  quiet_library_logs()
+  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+
+
+def check_config_overrides(argv: list[str]) -> None:
+  """Exits with a clear message when a --config.a.b override names a key the config lacks.
+
+  (ml_collections reports only "KeyError: 'b'"; a user needs the path and the valid keys.)
+  """
+  import importlib.util
+  import ml_collections
+
+  config_spec = None
+  for i, a in enumerate(argv):
+    if a.startswith('--config='):
+      config_spec = a.split('=', 1)[1]
+    elif a == '--config' and i + 1 < len(argv):
+      config_spec = argv[i + 1]
+  keys = [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
+  if not config_spec or not keys:
+    return
+  path, _, arg = config_spec.partition(':')
+  spec = importlib.util.spec_from_file_location('_textcls_config', path)
+  if spec is None:
+    return  # config_flags reports a missing file itself.
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config(arg) if arg else module.get_config()
+  for key in keys:
+    node, walked = config, []
+    for part in key.split('.'):
+      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+        where = '.'.join(walked) or 'the config'
+        valid = ', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ''
+        sys.exit(f'error: unknown config key {key!r} in --config.{key}: {where} has no {part!r}'
+                 + (f'; valid keys: {valid}' if valid else ''))
+      node, walked = node[part], walked + [part]
+
+
+def run():
+  check_config_overrides(sys.argv[1:])
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

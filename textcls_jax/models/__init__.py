@@ -1,0 +1,38 @@
+"""Model registry: `config.model.name` -> encoder class; `build_classifier(config, ...)`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textcls_jax.models.cnn import CNNEncoder
+from textcls_jax.models.heads import ClassificationHead, Classifier
+from textcls_jax.models.rnn import RNNEncoder
+from textcls_jax.models.transformer import TransformerEncoder
+
+ENCODERS = {'rnn': RNNEncoder, 'cnn': CNNEncoder, 'transformer': TransformerEncoder}
+_HEAD_KEYS = ('head_hidden_dim', 'head_dropout')
+
+
+def build_encoder(model_config, vocab_size: int):
+  """An encoder from `config.model`: its `name` picks the family, the other keys are its fields."""
+  cfg = dict(model_config)
+  name = cfg.pop('name')
+  if name not in ENCODERS:
+    raise ValueError(f'unknown model.name {name!r}; choose from {", ".join(ENCODERS)}')
+  cls = ENCODERS[name]
+  fields = {f.name for f in dataclasses.fields(cls)} - {'parent', 'name', 'vocab_size'}
+  for key in _HEAD_KEYS:
+    cfg.pop(key, None)
+  unknown = set(cfg) - fields
+  if unknown:
+    raise ValueError(f'model.{sorted(unknown)[0]} is not a field of the {name} encoder; '
+                     f'its fields are: {", ".join(sorted(fields | set(_HEAD_KEYS)))}')
+  cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+  return cls(vocab_size=vocab_size, **cfg)
+
+
+def build_classifier(model_config, vocab_size: int, num_classes: int) -> Classifier:
+  head = ClassificationHead(num_classes=num_classes,
+                            hidden_dim=model_config.get('head_hidden_dim', 0),
+                            dropout=model_config.get('head_dropout', 0.1))
+  return Classifier(encoder=build_encoder(model_config, vocab_size), head=head)

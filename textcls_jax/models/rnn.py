@@ -1,0 +1,56 @@
+"""Recurrent encoder: embeddings -> stacked (bi)LSTM/GRU -> masked pooling."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from textcls_jax.models import common
+
+_CELLS = {'lstm': nn.OptimizedLSTMCell, 'gru': nn.GRUCell}
+
+
+class RNNEncoder(nn.Module):
+  """tokens int32 [B, T], mask bool [B, T] -> (sequence [B, T, H], pooled [B, H]).
+
+  H is hidden_dim, doubled when bidirectional. The backward direction starts at each sequence's own
+  last valid token (flax's seq_lengths), so padding never changes a result.
+  """
+  vocab_size: int
+  embed_dim: int = 256
+  hidden_dim: int = 256
+  num_layers: int = 1
+  cell: str = 'lstm'
+  bidirectional: bool = True
+  dropout: float = 0.1
+  pooling: str = 'max'
+  dtype: str = 'float32'
+
+  def setup(self):
+    if self.cell not in _CELLS:
+      raise ValueError(f'unknown model.cell {self.cell!r}; choose from {", ".join(_CELLS)}')
+    dtype = common.compute_dtype(self.dtype)
+    self.embed = nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype,
+                          embedding_init=nn.initializers.normal(stddev=0.1), name='embed')
+    layers = []
+    for i in range(self.num_layers):
+      make = lambda name: nn.RNN(_CELLS[self.cell](self.hidden_dim, dtype=dtype), name=name)
+      if self.bidirectional:
+        layers.append(nn.Bidirectional(make(f'fwd_{i}'), make(f'bwd_{i}'), name=f'layer_{i}'))
+      else:
+        layers.append(make(f'layer_{i}'))
+    self.layers = layers
+    self.drop = nn.Dropout(self.dropout)
+
+  def __call__(self, tokens, mask, train: bool = False):
+    x = self.drop(self.embed(tokens), deterministic=not train)
+    lengths = mask.sum(-1).astype(jnp.int32)
+    for i, layer in enumerate(self.layers):
+      x = layer(x, seq_lengths=lengths)
+      if i + 1 < len(self.layers):
+        x = self.drop(x, deterministic=not train)
+    x = x * mask[..., None].astype(x.dtype)
+    return x, common.pool(x, mask, self.pooling)
+
+  def token_embedding(self):
+    return self.embed

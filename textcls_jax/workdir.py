@@ -1,0 +1,81 @@
+"""The workdir's files, and writing them so that none is ever left half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+CONFIG = 'config.json'
+LABELS = 'labels.json'
+TOKENIZER = os.path.join('tokenizer', 'spm.model')
+CHECKPOINTS = 'checkpoints'
+METRICS = 'metrics.jsonl'
+TENSORBOARD = 'tensorboard'
+
+
+def atomic_write_text(path: str, text: str) -> None:
+  """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
+  try:
+    with os.fdopen(fd, 'w', encoding='utf-8') as f:
+      f.write(text)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def write_json(path: str, obj) -> None:
+  atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
+
+
+def read_json(path: str):
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def check_writable(workdir: str) -> None:
+  """Creates `workdir` and proves it writable, with a clear error if it is not."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=workdir, prefix='.write-test-')
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    raise PermissionError(f'workdir {workdir} is not writable: {e.strerror}') from None
+
+
+class MetricsFile:
+  """metrics.jsonl: one JSON object a line, {'step': int, 'split': str, ...figures}.
+
+  On resume from step S, rows written after the checkpoint at S (by the run that died) are dropped,
+  so the file reads as if the run had never stopped.
+  """
+
+  def __init__(self, path: str, resume_step: int):
+    self.path = path
+    if os.path.exists(path):
+      kept = []
+      with open(path, encoding='utf-8') as f:
+        for line in f:
+          try:
+            row = json.loads(line)
+          except json.JSONDecodeError:
+            continue  # A line cut short by a crash.
+          if row.get('step', 0) <= resume_step:
+            kept.append(line if line.endswith('\n') else line + '\n')
+      atomic_write_text(path, ''.join(kept))
+    self._f = open(path, 'a', encoding='utf-8')
+
+  def write(self, step: int, split: str, figures: dict) -> None:
+    self._f.write(json.dumps({'step': int(step), 'split': split, **figures}) + '\n')
+    self._f.flush()
+
+  def close(self) -> None:
+    self._f.close()
