@@ -20,7 +20,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.dev_fraction = 0.1
   c.data.split_seed = 0
   c.data.max_len = 64  # Tokens, [CLS] included; longer texts are truncated.
-  c.data.length_buckets = (16, 32, 64, 128, 256, 512)
+  c.data.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+  c.data.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
 
   c.tokenizer = ml_collections.ConfigDict()
   c.tokenizer.model_path = ''  # '' trains one on the training texts and saves it in the workdir.

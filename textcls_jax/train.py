@@ -73,7 +73,7 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *,
   metrics = tasks.classification_metric_sums(logits, batch['label'], batch['weight'])
   if axis_name is not None:
     metrics = jax.lax.psum(metrics, axis_name)
-  metrics['grad_norm_sum'] = optax.global_norm(grads)
+  metrics['grad_norm_sum'] = optax.tree.norm(grads)
   metrics['steps'] = jnp.ones((), jnp.float32)
   return new_state, metrics
 
@@ -182,7 +182,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   train_ds = pipeline.classification_dataset(
       data.train_texts, data.train_labels, data.tokenizer, batch_size=batch_size,
       max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets, train=True,
-      seed=config.seed, start_step=start_step)
+      seed=config.seed, start_step=start_step, sort_window=data_cfg.sort_window_batches)
   dev_ds = pipeline.classification_dataset(
       data.dev_texts, data.dev_labels, data.tokenizer, batch_size=config.eval.batch_size,
       max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets, train=False)

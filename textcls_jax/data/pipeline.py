@@ -1,8 +1,9 @@
 """tf.data pipelines: texts and label ids in, padded token batches out.
 
 The training stream is a pure function of (seed, global example position): epoch e visits the
-examples in the order `stateless_shuffle(range(N), seed=(seed, e))`, and step s of a run with global
-batch G reads positions [s*G, (s+1)*G). Resuming at step s therefore starts exactly where the
+examples in the order `stateless_shuffle(range(N), seed=(seed, e))`, step s of a run with global
+batch G reads positions [s*G, (s+1)*G), permuted only within its window of `sort_window` batches
+(sorted by length, batch order shuffled by the seed). Resuming at step s therefore starts exactly where the
 interrupted run stopped, with no iterator state to save beyond the step itself, and each host of a
 multi-host run takes its own contiguous slice of every global batch.
 
@@ -50,12 +51,14 @@ def tokenize_and_pad(texts, tokenizer: tok.Tokenizer, max_len: int, buckets: Seq
 def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: tok.Tokenizer, *,
                            batch_size: int, max_len: int, length_buckets: Sequence[int],
                            train: bool, seed: int = 0, start_step: int = 0, num_hosts: int = 1,
-                           host_id: int = 0, prefetch: int = 4):
+                           host_id: int = 0, sort_window: int = 1, prefetch: int = 4):
   """A tf.data.Dataset of this host's batches.
 
   Args:
     texts, labels: the split; labels int32 [N] class ids.
     batch_size: examples per host per step (the global batch is batch_size * num_hosts).
+    sort_window: training batches come from windows of this many global batches sorted by length
+      (1: no sorting).
     train: True: an endless shuffled stream starting at `start_step`. False: one pass in file
       order, the last batch filled with copies of the last example whose `weight` is 0, so that
       every example is counted exactly once.
@@ -71,15 +74,29 @@ def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: 
   buckets = buckets_for(max_len, length_buckets)
 
   if train:
-    start_epoch, offset = divmod(start_step * global_batch, n)
+    # Windows of `sort_window` global batches: sorting a window by length before cutting it into
+    # batches makes each batch's sequences alike in length (little padding), and shuffling the
+    # batch order keeps lengths mixed over time. Every choice is seeded by (seed, window).
+    window = sort_window * global_batch
+    start_window, skip_batches = divmod(start_step, sort_window)
+    start_epoch, offset = divmod(start_window * window, n)
     def epoch_order(epoch):
       order = tf.random.experimental.stateless_shuffle(
           tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
       return tf.data.Dataset.from_tensor_slices(order)
+    def window_batches(w, idx):
+      if sort_window > 1:
+        lengths = tokenizer.tf_tokenize(tf.gather(text_table, idx)).row_lengths()
+        idx = tf.gather(idx, tf.argsort(lengths, stable=True))
+      batches = tf.reshape(idx, [sort_window, global_batch])
+      batch_order = tf.random.experimental.stateless_shuffle(
+          tf.range(sort_window), seed=tf.stack([tf.constant(seed, tf.int64), -1 - w]))
+      return tf.data.Dataset.from_tensor_slices(tf.gather(batches, batch_order))
     positions = tf.data.Dataset.range(start_epoch, 2**62).flat_map(epoch_order).skip(offset)
-    index_batches = positions.batch(global_batch, drop_remainder=True).map(
-        lambda idx: (idx[host_id * batch_size:(host_id + 1) * batch_size],
-                     tf.ones([batch_size], tf.float32)))
+    index_batches = (positions.batch(window, drop_remainder=True).enumerate(start_window)
+                     .flat_map(window_batches).skip(skip_batches).map(
+                         lambda idx: (idx[host_id * batch_size:(host_id + 1) * batch_size],
+                                      tf.ones([batch_size], tf.float32))))
   else:
     num_batches = -(-n // global_batch)
     def eval_indices(b):

@@ -19,7 +19,6 @@ import csv
 import dataclasses
 import glob as globlib
 import gzip
-import io
 import json
 import os
 import re
@@ -215,21 +214,28 @@ def _read_delimited(kind, path, text_field, label_field, encoding):
 
 
 def _csv_rows(path, lines, reader_args):
-  buffer, first = [], None
-  for lineno, line in lines:
-    buffer.append(line)
-    first = first or lineno
-    text = '\n'.join(buffer)
-    if text.count('"') % 2:  # An open quoted field continues on the next line.
-      continue
+  # One reader over the whole file: only a real quoted field spans lines. (Counting quotes per
+  # line took a bare quote inside an unquoted field, which csv reads literally, as an open field,
+  # and silently dropped the rows after it.)
+  linenos, exhausted = [], []
+  def feed():
+    for lineno, line in lines:
+      linenos.append(lineno)
+      yield line + '\n'
+    exhausted.append(True)
+  reader = csv.reader(feed(), strict=True, **reader_args)
+  start = 0
+  while True:
     try:
-      row = next(csv.reader(io.StringIO(text), strict=True, **reader_args), [])
+      row = next(reader)
+    except StopIteration:
+      return
     except csv.Error as e:
-      raise DataError(f'{path}:{first}: malformed CSV ({e})') from None
-    yield first, row
-    buffer, first = [], None
-  if buffer:
-    raise DataError(f'{path}:{first}: unterminated quoted CSV field')
+      if exhausted:
+        raise DataError(f'{path}:{linenos[start]}: unterminated quoted CSV field') from None
+      raise DataError(f'{path}:{linenos[start]}: malformed CSV ({e})') from None
+    yield linenos[start], row
+    start = len(linenos)
 
 
 def _read_jsonl(path, text_field, label_field, encoding):

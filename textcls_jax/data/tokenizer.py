@@ -68,9 +68,16 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
         # A small corpus cannot fill a large vocabulary; take what it has instead of failing.
         hard_vocab_limit=False, input_sentence_size=0, shuffle_input_sentence=False,
         num_threads=os.cpu_count() or 1, minloglevel=2)
+    # The model records its trainer's input and output paths, which lie in the random temporary
+    # folder: clear them, or the same (texts, seed, sizes) would give different bytes every run.
+    from sentencepiece import sentencepiece_model_pb2
+    with open(prefix + '.model', 'rb') as src:
+      proto = sentencepiece_model_pb2.ModelProto.FromString(src.read())
+    proto.trainer_spec.ClearField('input')
+    proto.trainer_spec.ClearField('model_prefix')
     tmp_out = output_path + '.tmp'
-    with open(prefix + '.model', 'rb') as src, open(tmp_out, 'wb') as dst:
-      dst.write(src.read())
+    with open(tmp_out, 'wb') as dst:
+      dst.write(proto.SerializeToString())
     os.replace(tmp_out, output_path)
   logging.info('Trained a SentencePiece model (%s, vocab %d) on %d texts, %d characters: %s',
                model_type, vocab_size, lines, chars, output_path)

@@ -1,0 +1,37 @@
+"""Shared fixtures. Environment settings go first: TensorFlow imports JAX, so both read them early."""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import pathlib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+
+
+@pytest.fixture(scope='session')
+def shared_data():
+  """../shared/data beside the repository, or a skip when this machine does not have it."""
+  if not (SHARED_DATA / 'sst2' / 'train.tsv').exists():
+    pytest.skip(f'real data not found at {SHARED_DATA} (only on the project machines)')
+  return SHARED_DATA
+
+
+def make_corpus(n: int = 400, seed: int = 0) -> list[str]:
+  """Short synthetic sentences for training tiny tokenizers."""
+  import random
+  rng = random.Random(seed)
+  words = ('good great fine bad awful poor film movie plot actor scene story very not quite the a '
+           'and but it is was').split()
+  return [' '.join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(n)]
+
+
+@pytest.fixture(scope='session')
+def tiny_tokenizer(tmp_path_factory):
+  from textcls_jax.data import tokenizer as tok
+  path = tmp_path_factory.mktemp('tok') / 'spm.model'
+  tok.train_sentencepiece(make_corpus(), str(path), vocab_size=60)
+  return tok.Tokenizer(str(path))

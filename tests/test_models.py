@@ -1,0 +1,118 @@
+"""Encoder contract, shapes, and padding invariance for every family."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from textcls_jax import config_base
+from textcls_jax import models
+
+VOCAB = 50
+
+
+def small_model_config(family: str) -> ml_collections.ConfigDict:
+  c = getattr(config_base, f'{family}_model')()
+  if family == 'rnn':
+    c.update(embed_dim=8, hidden_dim=8, num_layers=2)
+  elif family == 'cnn':
+    c.update(embed_dim=8, num_filters=4, filter_widths=(2, 3))
+  else:
+    c.update(hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32, max_len=16)
+  return c
+
+
+FAMILIES = ('rnn', 'cnn', 'transformer')
+
+
+def _tokens(rng, batch, length, lengths):
+  tokens = np.array(jax.random.randint(rng, (batch, length), 4, VOCAB))
+  tokens[:, 0] = 2  # [CLS]
+  for i, n in enumerate(lengths):
+    tokens[i, n:] = 0
+  return jnp.asarray(tokens)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_encoder_contract_shapes(family):
+  encoder = models.build_encoder(small_model_config(family), VOCAB)
+  tokens = _tokens(jax.random.PRNGKey(0), 3, 10, [10, 4, 1])
+  params = encoder.init(jax.random.PRNGKey(1), tokens, tokens != 0)
+  seq, pooled = encoder.apply(params, tokens, tokens != 0)
+  width = {'rnn': 16, 'cnn': 8, 'transformer': 16}[family]
+  assert seq.shape == (3, 10, width) and pooled.shape == (3, width)
+  assert seq.dtype == jnp.float32
+  # Sequence states at padding positions are zero.
+  np.testing.assert_array_equal(np.asarray(seq[1, 4:]), 0)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_padding_never_changes_the_result(family):
+  """The same sequences padded to 6 and to 13 positions give the same logits."""
+  classifier = models.build_classifier(small_model_config(family), VOCAB, num_classes=3)
+  short = _tokens(jax.random.PRNGKey(2), 4, 6, [6, 3, 1, 5])
+  long = jnp.pad(short, ((0, 0), (0, 7)))
+  params = classifier.init(jax.random.PRNGKey(3), long)
+  a = classifier.apply(params, short)
+  b = classifier.apply(params, long)
+  assert a.shape == (4, 3)
+  np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_bfloat16_compute_gives_float32_logits(family):
+  config = small_model_config(family)
+  config.dtype = 'bfloat16'
+  classifier = models.build_classifier(config, VOCAB, num_classes=2)
+  tokens = _tokens(jax.random.PRNGKey(4), 2, 8, [8, 3])
+  params = classifier.init(jax.random.PRNGKey(5), tokens)
+  assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))  # Parameters stay fp32.
+  logits = classifier.apply(params, tokens)
+  assert logits.dtype == jnp.float32 and bool(jnp.isfinite(logits).all())
+
+
+def test_dropout_is_active_only_in_training():
+  classifier = models.build_classifier(small_model_config('cnn'), VOCAB, num_classes=2)
+  tokens = _tokens(jax.random.PRNGKey(6), 4, 8, [8] * 4)
+  params = classifier.init(jax.random.PRNGKey(7), tokens)
+  eval_a = classifier.apply(params, tokens)
+  eval_b = classifier.apply(params, tokens)
+  np.testing.assert_array_equal(np.asarray(eval_a), np.asarray(eval_b))
+  train_a = classifier.apply(params, tokens, train=True, rngs={'dropout': jax.random.PRNGKey(8)})
+  assert not np.allclose(np.asarray(train_a), np.asarray(eval_a))
+
+
+def test_bidirectional_rnn_sees_the_future():
+  """Changing the last token changes the first position's state in a biRNN, not in a uniRNN."""
+  tokens = _tokens(jax.random.PRNGKey(9), 1, 6, [6])
+  changed = tokens.at[0, 5].set(7 if int(tokens[0, 5]) != 7 else 8)
+  for bidirectional, expect_change in ((True, True), (False, False)):
+    config = small_model_config('rnn')
+    config.bidirectional = bidirectional
+    encoder = models.build_encoder(config, VOCAB)
+    params = encoder.init(jax.random.PRNGKey(10), tokens, tokens != 0)
+    first = lambda t: encoder.apply(params, t, t != 0)[0][0, 0]
+    assert (not np.allclose(first(tokens), first(changed))) == expect_change
+
+
+def test_gru_cell_and_unknown_names():
+  config = small_model_config('rnn')
+  config.cell = 'gru'
+  encoder = models.build_encoder(config, VOCAB)
+  tokens = _tokens(jax.random.PRNGKey(11), 2, 5, [5, 2])
+  encoder.init(jax.random.PRNGKey(0), tokens, tokens != 0)
+  config.name = 'mlp'
+  with pytest.raises(ValueError, match="unknown model.name 'mlp'; choose from rnn, cnn, transformer"):
+    models.build_encoder(config, VOCAB)
+  config = small_model_config('cnn')
+  config.hidden_dim = 3
+  with pytest.raises(ValueError, match='model.hidden_dim is not a field of the cnn encoder'):
+    models.build_encoder(config, VOCAB)
+
+
+def test_transformer_rejects_sequences_longer_than_its_positions():
+  encoder = models.build_encoder(small_model_config('transformer'), VOCAB)
+  tokens = jnp.ones((1, 17), jnp.int32)
+  with pytest.raises(ValueError, match='exceeds model.max_len 16'):
+    encoder.init(jax.random.PRNGKey(0), tokens, tokens != 0)

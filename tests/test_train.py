@@ -1,0 +1,174 @@
+"""Training end to end on tiny synthetic data: learning, resume, the workdir, predict, the CLI."""
+
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from textcls_jax import train
+from textcls_jax import workdir as wd
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+POS = 'good great fine lovely superb'.split()
+NEG = 'bad awful poor dull weak'.split()
+FILLER = 'the film movie plot was is a and it story'.split()
+
+
+def write_sentiment_tsv(path, n, seed):
+  rng = random.Random(seed)
+  lines = ['sentence\tlabel']
+  for _ in range(n):
+    label = rng.randint(0, 1)
+    words = rng.choices(FILLER, k=rng.randint(1, 6)) + [rng.choice(POS if label else NEG)]
+    rng.shuffle(words)
+    lines.append(' '.join(words) + '\t' + ('pos' if label else 'neg'))
+  path.write_text('\n'.join(lines) + '\n')
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+  d = tmp_path_factory.mktemp('sentiment')
+  write_sentiment_tsv(d / 'train.tsv', 600, seed=0)
+  write_sentiment_tsv(d / 'dev.tsv', 100, seed=1)
+  return d
+
+
+def tiny_config(data_dir, family='cnn', steps=40):
+  config = _load_config('tiny')
+  config.data.source = f'tsv:{data_dir}'
+  config.tokenizer.vocab_size = 60
+  config.data.max_len = 16
+  config.train.num_steps = steps
+  config.train.batch_size = 16
+  config.train.log_every_steps = 10
+  config.train.eval_every_steps = 20
+  config.checkpoint.every_steps = 20
+  config.optim.learning_rate = 1e-2
+  config.optim.warmup_steps = 5
+  if family != 'cnn':
+    from textcls_jax import config_base
+    config.model = getattr(config_base, f'{family}_model')()
+    config.model.update({'rnn': dict(embed_dim=16, hidden_dim=16),
+                         'transformer': dict(hidden_dim=16, num_layers=1, num_heads=2,
+                                             mlp_dim=32, max_len=16)}[family])
+  return config
+
+
+def _load_config(name):
+  import importlib.util
+  spec = importlib.util.spec_from_file_location(name, REPO / 'configs' / f'{name}.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def _metrics(workdir):
+  with open(os.path.join(workdir, wd.METRICS)) as f:
+    return [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize('family', ['cnn', 'rnn', 'transformer'])
+def test_training_learns_and_fills_the_workdir(data_dir, tmp_path, family):
+  config = tiny_config(data_dir, family, steps=60)
+  figures = train.train_and_evaluate(config, str(tmp_path))
+  rows = _metrics(tmp_path)
+  train_losses = [r['loss'] for r in rows if r['split'] == 'train']
+  assert train_losses[-1] < train_losses[0]
+  assert figures['accuracy'] >= 0.9, figures  # The keyword decides the label.
+  assert figures['count'] == 100
+  for name in (wd.CONFIG, wd.LABELS, wd.TOKENIZER):
+    assert (tmp_path / name).exists()
+  assert wd.read_json(tmp_path / wd.LABELS) == {'names': ['neg', 'pos'], 'kind': 'str'}
+  assert wd.read_json(tmp_path / wd.CONFIG)['model']['name'] == family
+  assert sorted(int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)) == [40, 60] or \
+      60 in [int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)]
+  assert list((tmp_path / wd.TENSORBOARD).iterdir())
+
+
+def _params(workdir, config):
+  from textcls_jax.predict import Predictor
+  return Predictor.from_workdir(str(workdir), 'latest')._params
+
+
+def test_stop_and_resume_equals_an_uninterrupted_run(data_dir, tmp_path):
+  config = tiny_config(data_dir, steps=40)
+  config.optim.schedule = 'constant'  # So that the shorter first leg has the same schedule.
+  train.train_and_evaluate(config, str(tmp_path / 'whole'))
+  config.train.num_steps = 20
+  train.train_and_evaluate(config, str(tmp_path / 'split'))
+  config.train.num_steps = 40
+  train.train_and_evaluate(config, str(tmp_path / 'split'))
+  a, b = _params(tmp_path / 'whole', config), _params(tmp_path / 'split', config)
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  steps = [(r['step'], r['split']) for r in _metrics(tmp_path / 'split')]
+  assert len(steps) == len(set(steps))  # Nothing logged twice.
+
+
+def test_predict_api_and_cli(data_dir, tmp_path):
+  config = tiny_config(data_dir, steps=40)
+  train.train_and_evaluate(config, str(tmp_path))
+  from textcls_jax.predict import Predictor
+  predictor = Predictor.from_workdir(str(tmp_path))
+  out = predictor.predict(['the film was superb', 'it is awful', ''])
+  assert [o['label'] for o in out[:2]] == ['pos', 'neg']
+  for o in out:
+    assert set(o['probabilities']) == {'neg', 'pos'}
+    assert sum(o['probabilities'].values()) == pytest.approx(1.0, abs=1e-4)
+  inputs = tmp_path / 'in.txt'
+  inputs.write_text('lovely story\npoor plot\n')
+  result = subprocess.run(
+      [sys.executable, '-m', 'textcls_jax.predict', f'--workdir={tmp_path}', f'--input={inputs}'],
+      capture_output=True, text=True, cwd=REPO, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = [json.loads(line) for line in result.stdout.splitlines()]
+  assert [(l['text'], l['label']) for l in lines] == [('lovely story', 'pos'), ('poor plot', 'neg')]
+
+
+def _main(workdir, *overrides, **kw):
+  return subprocess.Popen(
+      [sys.executable, '-m', 'textcls_jax.main', '--config=configs/tiny.py', f'--workdir={workdir}',
+       *overrides], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def test_unknown_config_key_names_the_valid_ones(tmp_path):
+  proc = _main(tmp_path, '--config.train.num_step=5')
+  out, _ = proc.communicate(timeout=120)
+  assert proc.returncode != 0
+  assert "unknown config key 'train.num_step'" in out and 'num_steps' in out
+  assert not (tmp_path / wd.CONFIG).exists()
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(data_dir, tmp_path):
+  """SIGKILL mid-run, then the same command again: it resumes from the checkpoint, not from 0."""
+  args = [f'--config.data.source=tsv:{data_dir}', '--config.tokenizer.vocab_size=60',
+          '--config.data.max_len=16', '--config.train.num_steps=3000',
+          '--config.checkpoint.every_steps=50', '--config.train.eval_every_steps=50',
+          '--config.train.log_every_steps=50']
+  proc = _main(tmp_path, *args)
+  deadline = time.time() + 240
+  ckpt = tmp_path / wd.CHECKPOINTS
+  while time.time() < deadline and proc.poll() is None:
+    if ckpt.exists() and any(s.isdigit() for s in os.listdir(ckpt)):
+      break
+    time.sleep(0.05)
+  assert proc.poll() is None, 'the run ended before the test could kill it'
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  saved = max(int(s) for s in os.listdir(ckpt) if s.isdigit())
+  assert 0 < saved < 3000
+  proc = _main(tmp_path, *args)
+  out, _ = proc.communicate(timeout=600)
+  assert proc.returncode == 0, out[-3000:]
+  resumed = int(out.split('Resuming from step ')[1].split()[0])
+  assert resumed >= saved
+  steps = [r['step'] for r in _metrics(tmp_path) if r['split'] == 'train']
+  assert steps == sorted(set(steps)) and steps[-1] == 3000

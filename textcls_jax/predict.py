@@ -1,0 +1,144 @@
+"""Classify texts with a trained workdir.
+
+  python -m textcls_jax.predict --workdir=runs/sst2_rnn --input=sentences.txt [--output=out.jsonl]
+  echo "a gorgeous , witty film" | python -m textcls_jax.predict --workdir=runs/sst2_rnn
+
+Input is one text a line (`--format=text`, the default), or a TSV/CSV/JSONL file with `--format` and
+`--text_field`. Output is JSONL, one object a line:
+  {"text": ..., "label": ..., "probabilities": {label: p, ...}}
+From Python:
+  predictor = Predictor.from_workdir('runs/sst2_rnn')
+  predictor.predict(['a gorgeous , witty film'])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Iterable, Optional, Sequence, Union
+
+from absl import app
+from absl import flags
+
+
+class Predictor:
+  """A trained classifier loaded from a workdir: its config, tokenizer, labels and a checkpoint."""
+
+  def __init__(self, config, tokenizer, labels, apply_fn, params, step: int):
+    self.config, self.tokenizer, self.labels = config, tokenizer, labels
+    self.step = step
+    import jax
+    self._apply = jax.jit(lambda p, tokens: jax.nn.softmax(apply_fn({'params': p}, tokens)))
+    self._params = params
+
+  @classmethod
+  def from_workdir(cls, workdir: str, checkpoint: Union[str, int] = 'best') -> 'Predictor':
+    """checkpoint: 'best' (by the config's checkpoint.best_metric), 'latest', or a step number."""
+    import jax
+    import ml_collections
+
+    from textcls_jax import checkpoint as ckpt_lib
+    from textcls_jax import models
+    from textcls_jax import optim
+    from textcls_jax import train
+    from textcls_jax import workdir as wd
+    from textcls_jax.data import sources
+    from textcls_jax.data import tokenizer as tok
+
+    config_path = os.path.join(workdir, wd.CONFIG)
+    if not os.path.exists(config_path):
+      raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
+    config = ml_collections.ConfigDict(wd.read_json(config_path))
+    tokenizer = tok.Tokenizer(os.path.join(workdir, wd.TOKENIZER))
+    labels = sources.LabelVocab.from_json(wd.read_json(os.path.join(workdir, wd.LABELS)))
+    model = models.build_classifier(config.model, tokenizer.vocab_size, len(labels))
+    checkpoints = ckpt_lib.Checkpointer(os.path.join(workdir, wd.CHECKPOINTS),
+                                        best_metric=config.checkpoint.best_metric,
+                                        best_mode=config.checkpoint.best_mode)
+    try:
+      if checkpoint == 'best':
+        step = checkpoints.best_step()
+      elif checkpoint == 'latest':
+        step = checkpoints.latest_step()
+      else:
+        step = int(checkpoint)
+      if step is None:
+        raise FileNotFoundError(f'{workdir}: no checkpoint yet')
+      tx = optim.build_optimizer(config.optim, config.train.num_steps)
+      abstract = jax.eval_shape(lambda: {
+          'state': train._state_tree(train.TrainState.create(
+              apply_fn=model.apply, tx=tx,
+              params=train.init_params(model, jax.random.PRNGKey(0), config.data.max_len))),
+          'rng': jax.random.PRNGKey(0)})
+      tree, _ = checkpoints.restore(step, abstract)
+    finally:
+      checkpoints.close()
+    return cls(config, tokenizer, labels, model.apply, tree['state']['params'], step)
+
+  def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
+    """Texts -> one dict per text: label, and probabilities by label name."""
+    import numpy as np
+
+    from textcls_jax.data import pipeline
+
+    if not texts:
+      return []
+    ds = pipeline.classification_dataset(
+        list(texts), np.zeros(len(texts), np.int32), self.tokenizer, batch_size=batch_size,
+        max_len=self.config.data.max_len, length_buckets=self.config.data.length_buckets,
+        train=False)
+    probs = []
+    for batch in ds.as_numpy_iterator():
+      p = np.asarray(self._apply(self._params, batch['tokens']))
+      probs.append(p[batch['weight'] > 0])
+    probs = np.concatenate(probs)
+    return [{'label': self.labels.decode(int(p.argmax())),
+             'probabilities': {name: round(float(x), 6) for name, x in zip(self.labels.names, p)}}
+            for p in probs]
+
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'A trained workdir.')
+_INPUT = flags.DEFINE_string('input', '-', "Input file ('-' reads standard input).")
+_OUTPUT = flags.DEFINE_string('output', '-', "Output JSONL file ('-' writes standard output).")
+_FORMAT = flags.DEFINE_enum('format', 'text', ['text', 'tsv', 'csv', 'jsonl'], 'Input format.')
+_TEXT_FIELD = flags.DEFINE_string('text_field', 'text', 'Text column/field for tsv/csv/jsonl.')
+_CHECKPOINT = flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
+_BATCH = flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
+
+
+def _read_texts(path: str, fmt: str, text_field: str) -> list[str]:
+  from textcls_jax.data import sources
+  if path == '-':
+    return [line.rstrip('\r\n') for line in sys.stdin]
+  return [text for text, _, _ in sources.read_local_file(fmt, path, text_field if fmt != 'text'
+                                                           else '', '')]
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  import tensorflow as tf
+  tf.config.set_visible_devices([], 'GPU')
+  from textcls_jax.data.sources import DataError
+  try:
+    texts = _read_texts(_INPUT.value, _FORMAT.value, _TEXT_FIELD.value)
+    predictor = Predictor.from_workdir(_WORKDIR.value, _CHECKPOINT.value)
+  except (DataError, FileNotFoundError) as e:
+    sys.exit(f'error: {e}')
+  results = predictor.predict(texts, _BATCH.value)
+  out = sys.stdout if _OUTPUT.value == '-' else open(_OUTPUT.value + '.tmp', 'w', encoding='utf-8')
+  for text, result in zip(texts, results):
+    out.write(json.dumps({'text': text, **result}, ensure_ascii=False) + '\n')
+  if out is not sys.stdout:
+    out.close()
+    os.replace(_OUTPUT.value + '.tmp', _OUTPUT.value)
+
+
+def run():
+  flags.mark_flag_as_required('workdir')
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()
