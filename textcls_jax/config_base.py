@@ -8,6 +8,8 @@ import ml_collections
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
+  c.task = 'classify'  # 'classify' or 'mlm' (masked-language-model pretraining).
+  c.init_from = ''  # A pretraining workdir: its encoder and tokenizer start this run.
 
   c.data = ml_collections.ConfigDict()
   c.data.source = 'tfds:glue/sst2'  # KIND:LOCATION, see textcls_jax/data/sources.py.
@@ -22,6 +24,22 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.max_len = 64  # Tokens, [CLS] included; longer texts are truncated.
   c.data.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
   c.data.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
+
+  # Pretraining (task 'mlm'): unlabeled sources 'KIND:LOCATION[@split]', mixed by weight.
+  c.data.corpus_sources = ()
+  c.data.corpus_weights = ()  # () weighs the sources equally.
+  c.data.corpus_eval = ''  # Held-out text; '' holds out dev_fraction of the first source's tail.
+  c.data.corpus_max_chars = 0  # Per source; 0 reads all of it.
+  c.data.seq_len = 128
+
+  c.mlm = ml_collections.ConfigDict()
+  c.mlm.rate = 0.15
+  c.mlm.mask_fraction = 0.8  # Of the picked tokens: replaced by [MASK] ...
+  c.mlm.random_fraction = 0.1  # ... by a random token; the rest stay as they are.
+
+  c.finetune = ml_collections.ConfigDict()
+  c.finetune.freeze_encoder_steps = 0  # Train only the new head for this many steps.
+  c.finetune.layer_decay = 1.0  # Transformer: learning rate x layer_decay^(depth from the top).
 
   c.tokenizer = ml_collections.ConfigDict()
   c.tokenizer.model_path = ''  # '' trains one on the training texts and saves it in the workdir.
@@ -49,6 +67,7 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 256
+  c.eval.max_batches = 50  # MLM: held-out windows evaluated (batches of eval.batch_size).
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import jax
+import jax.numpy as jnp
 import optax
 from flax import traverse_util
 
@@ -32,7 +33,12 @@ def decay_mask(params, no_decay_regex: str):
   return traverse_util.unflatten_dict({k: not pattern.search(k) for k in flat}, sep='/')
 
 
-def build_optimizer(cfg, total_steps: int) -> optax.GradientTransformation:
+def build_optimizer(cfg, total_steps: int, finetune_cfg=None,
+                    params=None) -> optax.GradientTransformation:
+  """clip -> AdamW(schedule, decay mask) [-> layer-wise factors] [-> frozen encoder for K steps].
+
+  The fine-tuning parts (config.finetune) need `params` to know the layers.
+  """
   schedule = learning_rate_schedule(cfg, total_steps)
   parts = []
   if cfg.grad_clip_norm:
@@ -40,4 +46,53 @@ def build_optimizer(cfg, total_steps: int) -> optax.GradientTransformation:
   parts.append(optax.adamw(schedule, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
                            weight_decay=cfg.weight_decay,
                            mask=lambda p: decay_mask(p, cfg.no_decay_regex)))
+  if finetune_cfg is not None and finetune_cfg.layer_decay != 1.0:
+    parts.append(scale_by_path(layerwise_scales(params, finetune_cfg.layer_decay)))
+  if finetune_cfg is not None and finetune_cfg.freeze_encoder_steps:
+    parts.append(freeze_subtree('encoder', finetune_cfg.freeze_encoder_steps))
   return optax.chain(*parts)
+
+
+def _path_scales(params, scale_of_path):
+  flat = traverse_util.flatten_dict(params, sep='/')
+  return traverse_util.unflatten_dict({k: scale_of_path(k) for k in flat}, sep='/')
+
+
+def layerwise_scales(params, decay: float):
+  """Per-parameter learning-rate factors: decay^(depth below the top) for a Transformer encoder.
+
+  The head and the final LayerNorm get 1, block i of L gets decay^(L - i), the embeddings
+  decay^(L + 1).
+  """
+  blocks = {int(m.group(1)) for k in traverse_util.flatten_dict(params, sep='/')
+            if (m := re.search(r'encoder/block_(\d+)/', k))}
+  num_layers = max(blocks) + 1 if blocks else 0
+  def scale(path):
+    if m := re.search(r'encoder/block_(\d+)/', path):
+      return decay ** (num_layers - int(m.group(1)))
+    if re.search(r'encoder/(embed|pos_embed)', path):
+      return decay ** (num_layers + 1)
+    return 1.0
+  return _path_scales(params, scale)
+
+
+def freeze_subtree(prefix: str, steps: int) -> optax.GradientTransformation:
+  """Zeroes the updates of parameters under `prefix` ('encoder') for the first `steps` updates."""
+  def init(params):
+    del params
+    return optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
+  def update(updates, state, params=None):
+    del params
+    live = (state.count >= steps).astype(jnp.float32)
+    frozen = _path_scales(updates, lambda path: path.startswith(prefix + '/'))
+    updates = jax.tree.map(lambda u, f: u * live if f else u, updates, frozen)
+    return updates, optax.ScaleByScheduleState(count=optax.safe_increment(state.count))
+  return optax.GradientTransformation(init, update)
+
+
+def scale_by_path(scales) -> optax.GradientTransformation:
+  """Multiplies each update by a fixed per-parameter factor (a tree like the params)."""
+  def update(updates, state, params=None):
+    del params
+    return jax.tree.map(lambda u, s: u * s, updates, scales), state
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update)

@@ -40,7 +40,7 @@ class Predictor:
 
     from textcls_jax import checkpoint as ckpt_lib
     from textcls_jax import models
-    from textcls_jax import optim
+    from textcls_jax import experiment
     from textcls_jax import train
     from textcls_jax import workdir as wd
     from textcls_jax.data import sources
@@ -52,6 +52,8 @@ class Predictor:
     config = ml_collections.ConfigDict(wd.read_json(config_path))
     tokenizer = tok.Tokenizer(os.path.join(workdir, wd.TOKENIZER))
     labels = sources.LabelVocab.from_json(wd.read_json(os.path.join(workdir, wd.LABELS)))
+    if config.get('task', 'classify') != 'classify':
+      raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
     model = models.build_classifier(config.model, tokenizer.vocab_size, len(labels))
     checkpoints = ckpt_lib.Checkpointer(os.path.join(workdir, wd.CHECKPOINTS),
                                         best_metric=config.checkpoint.best_metric,
@@ -65,12 +67,9 @@ class Predictor:
         step = int(checkpoint)
       if step is None:
         raise FileNotFoundError(f'{workdir}: no checkpoint yet')
-      tx = optim.build_optimizer(config.optim, config.train.num_steps)
-      abstract = jax.eval_shape(lambda: {
-          'state': train._state_tree(train.TrainState.create(
-              apply_fn=model.apply, tx=tx,
-              params=train.init_params(model, jax.random.PRNGKey(0), config.data.max_len))),
-          'rng': jax.random.PRNGKey(0)})
+      abstract = {'state': train._state_tree(experiment.abstract_train_state(
+                      config, workdir, tokenizer.vocab_size)),
+                  'rng': jax.eval_shape(lambda: jax.random.PRNGKey(0))}
       tree, _ = checkpoints.restore(step, abstract)
     finally:
       checkpoints.close()

@@ -1,5 +1,8 @@
 """The objectives as pure functions, and their metrics.
 
+An objective maps (apply_fn, params, batch, rng, train) -> (scalar loss, metric sums); the train step
+differentiates it and knows nothing else about the task.
+
 Metrics are returned as sums (never means) so that they add up exactly across steps, devices and
 hosts; `summarize_classification` turns the sums into figures on the host.
 """
@@ -10,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+from textcls_jax import masking
 
 
 def classification_loss(logits, labels, weights):
@@ -65,3 +70,46 @@ def summarize_classification(sums, label_names=None, per_class: bool = False) ->
       out[f'class/{name}/recall'] = float(r)
       out[f'class/{name}/f1'] = float(f)
   return out
+
+
+def classification_objective(apply_fn, params, batch, rng, train: bool):
+  """batch: tokens int32 [B, T], label int32 [B], weight float32 [B]."""
+  logits = apply_fn({'params': params}, batch['tokens'], train=train,
+                    rngs={'dropout': rng} if train else {})
+  return (classification_loss(logits, batch['label'], batch['weight']),
+          classification_metric_sums(logits, batch['label'], batch['weight']))
+
+
+def mlm_loss(logits, targets, weights):
+  """logits float32 [B, K, V], targets int32 [B, K], weights float32 [B, K] -> weighted mean CE."""
+  losses = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets)
+  return (losses * weights).sum() / jnp.maximum(weights.sum(), 1e-8)
+
+
+def mlm_metric_sums(logits, targets, weights):
+  losses = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets)
+  return {'loss_sum': (losses * weights).sum(), 'count': weights.sum(),
+          'correct': ((logits.argmax(-1) == targets) * weights).sum()}
+
+
+def mlm_objective(apply_fn, params, batch, rng, train: bool, *, vocab_size: int, rate: float,
+                  mask_fraction: float, random_fraction: float, max_predictions: int):
+  """batch: tokens int32 [B, T] (uncorrupted), weight float32 [B]. Masks are drawn here from rng."""
+  mask_rng, dropout_rng = jax.random.split(rng)
+  inputs, positions, targets, weights = masking.mask_tokens(
+      mask_rng, batch['tokens'], rate=rate, mask_fraction=mask_fraction,
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions)
+  weights = weights * batch['weight'][:, None]
+  logits = apply_fn({'params': params}, inputs, positions, train=train,
+                    rngs={'dropout': dropout_rng} if train else {})
+  return mlm_loss(logits, targets, weights), mlm_metric_sums(logits, targets, weights)
+
+
+def summarize_mlm(sums, label_names=None, per_class: bool = False) -> dict:
+  """MLM metric sums -> loss, accuracy and perplexity over the predicted positions."""
+  del label_names, per_class  # Same signature as summarize_classification.
+  sums = jax.tree.map(np.asarray, sums)
+  count = float(sums['count'])
+  loss = float(sums['loss_sum']) / max(count, 1e-8)
+  return {'loss': loss, 'accuracy': float(sums['correct']) / max(count, 1e-8),
+          'perplexity': float(np.exp(min(loss, 50.0))), 'count': count}

@@ -15,12 +15,11 @@ from absl import logging
 from flax import struct
 
 from textcls_jax import checkpoint as ckpt_lib
-from textcls_jax import models
+from textcls_jax import experiment
 from textcls_jax import optim
 from textcls_jax import tasks
+from textcls_jax import transfer
 from textcls_jax import workdir as wd
-from textcls_jax.data import pipeline
-from textcls_jax.data import prepare
 
 
 class TrainState(struct.PyTreeNode):
@@ -37,61 +36,56 @@ class TrainState(struct.PyTreeNode):
                apply_fn=apply_fn, tx=tx)
 
 
-def init_params(model, rng, max_len: int):
-  tokens = jnp.ones((1, max_len), jnp.int32)
-  return jax.jit(functools.partial(model.init, train=False))(rng, tokens)['params']
+def init_params(model, rng, init_inputs: tuple):
+  return jax.jit(functools.partial(model.init, train=False))(rng, *init_inputs)['params']
 
 
-def train_step(state: TrainState, batch: dict, rng: jax.Array, *,
+def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Callable,
                axis_name: Optional[str] = None) -> tuple[TrainState, dict]:
-  """One optimizer update on a classification batch.
+  """One optimizer update.
 
   Args:
     state: the train state.
-    batch: tokens int32 [B, T], label int32 [B], weight float32 [B].
-    rng: the run's base dropout key; the step folds in the step number (and the device index under
-      pmap), so a step's dropout depends only on (seed, step).
+    batch: the objective's batch (classification: tokens int32 [B, T], label int32 [B], weight
+      float32 [B]; MLM: tokens int32 [B, T], weight float32 [B]).
+    rng: the run's base key; the step folds in the step number (and the device index under pmap),
+      so dropout and MLM masks depend only on (seed, step), also after a resume.
+    objective: (apply_fn, params, batch, rng, train) -> (loss, metric sums); see tasks.py.
     axis_name: under jax.pmap, the device axis to average gradients and sum metrics over. Under
       jax.jit (one device, or a sharded global batch) it is None and XLA does the reductions.
-  Returns the new state and metric sums (see tasks.classification_metric_sums) plus grad_norm.
+  Returns the new state and metric sums, with grad_norm_sum and steps added.
   """
   step_rng = jax.random.fold_in(rng, state.step)
   if axis_name is not None:
     step_rng = jax.random.fold_in(step_rng, jax.lax.axis_index(axis_name))
-
-  def loss_fn(params):
-    logits = state.apply_fn({'params': params}, batch['tokens'], train=True,
-                            rngs={'dropout': step_rng})
-    return tasks.classification_loss(logits, batch['label'], batch['weight']), logits
-
-  (_, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  loss_fn = lambda params: objective(state.apply_fn, params, batch, step_rng, True)
+  (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   if axis_name is not None:
     grads = jax.lax.pmean(grads, axis_name)
+    metrics = jax.lax.psum(metrics, axis_name)
   updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
   new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                             opt_state=opt_state)
-  metrics = tasks.classification_metric_sums(logits, batch['label'], batch['weight'])
-  if axis_name is not None:
-    metrics = jax.lax.psum(metrics, axis_name)
   metrics['grad_norm_sum'] = optax.tree.norm(grads)
   metrics['steps'] = jnp.ones((), jnp.float32)
   return new_state, metrics
 
 
-def eval_step(state: TrainState, batch: dict, *, axis_name: Optional[str] = None) -> dict:
-  """Metric sums of the model on one batch; padding examples (weight 0) count for nothing."""
-  logits = state.apply_fn({'params': state.params}, batch['tokens'], train=False)
-  metrics = tasks.classification_metric_sums(logits, batch['label'], batch['weight'])
+def eval_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Callable,
+              axis_name: Optional[str] = None) -> dict:
+  """Metric sums on one batch; padding examples (weight 0) count for nothing."""
+  _, metrics = objective(state.apply_fn, state.params, batch, rng, False)
   if axis_name is not None:
     metrics = jax.lax.psum(metrics, axis_name)
   return metrics
 
 
-def evaluate(eval_fn, state, dataset, label_names) -> dict:
+def evaluate(eval_fn, state, batches, rng, summarize, label_names=None) -> dict:
+  """Sums eval_fn over the batches (batch i uses fold_in(rng, i): the same masks every time)."""
   sums = None
-  for batch in dataset.as_numpy_iterator():
-    sums = tasks.add_sums(sums, eval_fn(state, batch))
-  return tasks.summarize_classification(jax.device_get(sums), label_names, per_class=True)
+  for i, batch in enumerate(batches):
+    sums = tasks.add_sums(sums, eval_fn(state, batch, jax.random.fold_in(rng, i)))
+  return summarize(jax.device_get(sums), label_names, per_class=True)
 
 
 def _format_duration(seconds: float) -> str:
@@ -141,25 +135,23 @@ def _flat(d, prefix=''):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains a classifier as `config` says, in `workdir`, resuming from its latest checkpoint.
-
-  Returns the last dev evaluation's figures.
-  """
+  """Trains as `config` says (task 'classify' or 'mlm') in `workdir`, resuming from its latest
+  checkpoint. Returns the last evaluation's figures."""
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
   from clu import metric_writers
 
   wd.check_writable(workdir)
+  if config.init_from:  # Refuse a mismatched init_from before anything is written.
+    transfer.check_compatible(config.init_from,
+                              transfer.pretrained_config(config.init_from).model.to_dict(),
+                              config.model.to_dict())
   save_config(config, workdir)
-  data = prepare.prepare_classification(config, workdir)
-
-  model = models.build_classifier(config.model, data.tokenizer.vocab_size, len(data.labels))
+  exp = experiment.build_experiment(config, workdir)
   total_steps = config.train.num_steps
-  tx = optim.build_optimizer(config.optim, total_steps)
-  init_rng, dropout_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  state = TrainState.create(apply_fn=model.apply, params=init_params(model, init_rng,
-                                                                      config.data.max_len), tx=tx)
-  logging.info('Model %s: %s parameters', config.model.name,
+  init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
+  state = experiment.create_train_state(config, exp.model, exp.init_inputs, init_rng)
+  logging.info('Model %s (%s): %s parameters', config.model.name, config.task,
                f'{sum(x.size for x in jax.tree.leaves(state.params)):,}')
 
   checkpoints = ckpt_lib.Checkpointer(
@@ -169,55 +161,54 @@ def train_and_evaluate(config, workdir: str) -> dict:
   start_step = 0
   latest = checkpoints.latest_step()
   if latest is not None:
-    tree, meta = checkpoints.restore(latest, {'state': _state_tree(state), 'rng': dropout_rng})
+    tree, meta = checkpoints.restore(latest, {'state': _state_tree(state), 'rng': base_rng})
     state = state.replace(**tree['state'])
-    dropout_rng = tree['rng']
+    base_rng = tree['rng']
     start_step = int(state.step)
     if meta['data_position'] != start_step * batch_size:
       raise ValueError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
                        f'step {start_step} x batch {batch_size}; was train.batch_size changed?')
     logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
+  elif config.init_from:
+    encoder, _ = transfer.load_encoder_params(config.init_from)
+    params = transfer.replace_encoder(state.params, encoder, config.init_from)
+    state = state.replace(params=params, opt_state=state.tx.init(params))
 
-  data_cfg = config.data
-  train_ds = pipeline.classification_dataset(
-      data.train_texts, data.train_labels, data.tokenizer, batch_size=batch_size,
-      max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets, train=True,
-      seed=config.seed, start_step=start_step, sort_window=data_cfg.sort_window_batches)
-  dev_ds = pipeline.classification_dataset(
-      data.dev_texts, data.dev_labels, data.tokenizer, batch_size=config.eval.batch_size,
-      max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets, train=False)
-
-  jit_train_step = jax.jit(train_step, donate_argnums=(0,))
-  jit_eval_step = jax.jit(eval_step)
+  objective = exp.objective
+  jit_train_step = jax.jit(functools.partial(train_step, objective=objective), donate_argnums=(0,))
+  jit_eval_step = jax.jit(functools.partial(eval_step, objective=objective))
+  eval_rng = jax.random.PRNGKey(config.seed + 1)  # Fixed: MLM eval masks are the same each time.
   is_main = jax.process_index() == 0
   writer = metric_writers.create_default_writer(os.path.join(workdir, wd.TENSORBOARD),
                                                 just_logging=not is_main, asynchronous=True)
   metrics_file = wd.MetricsFile(os.path.join(workdir, wd.METRICS), resume_step=start_step)
   progress = Progress(start_step, total_steps, batch_size)
   train_sums, dev_figures = None, {}
+  schedule = optim.learning_rate_schedule(config.optim, total_steps)
 
   def evaluate_and_record(step):
-    figures = evaluate(jit_eval_step, state, dev_ds, data.labels.names)
-    logging.info('dev @ step %d: accuracy %.4f, macro-F1 %.4f, loss %.4f (%d examples)', step,
-                 figures['accuracy'], figures['macro_f1'], figures['loss'], figures['count'])
+    figures = evaluate(jit_eval_step, state, exp.eval_batches(), eval_rng, exp.summarize,
+                       exp.label_names)
+    logging.info('dev @ step %d: %s (count %d)', step, ', '.join(
+        f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
+        if k in figures), figures['count'])
     writer.write_scalars(step, {f'dev/{k}': v for k, v in figures.items()})
     metrics_file.write(step, 'dev', figures)
     return figures
 
-  train_iter = train_ds.as_numpy_iterator()
+  train_iter = exp.train_batches(start_step)
   step = start_step
   try:
     while step < total_steps:
       batch = next(train_iter)
-      state, metrics = jit_train_step(state, batch, dropout_rng)
+      state, metrics = jit_train_step(state, batch, base_rng)
       train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
       step += 1
       if step % config.train.log_every_steps == 0 or step == total_steps:
         sums = jax.device_get(train_sums)
-        figures = tasks.summarize_classification(sums)
+        figures = exp.summarize(sums)
         figures['grad_norm'] = float(sums['grad_norm_sum'] / sums['steps'])
-        figures['learning_rate'] = float(optim.learning_rate_schedule(config.optim,
-                                                                      total_steps)(step - 1))
+        figures['learning_rate'] = float(schedule(step - 1))
         line, rate = progress.line(step, figures)
         figures['steps_per_s'] = rate
         logging.info('%s', line)
@@ -228,7 +219,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       if evaluated:
         dev_figures = evaluate_and_record(step)
       if step % config.checkpoint.every_steps == 0 or step == total_steps:
-        checkpoints.save(step, {'state': _state_tree(state), 'rng': dropout_rng},
+        checkpoints.save(step, {'state': _state_tree(state), 'rng': base_rng},
                          meta={'step': step, 'data_position': step * batch_size,
                                'metrics': dev_figures if evaluated else {}},
                          metrics=dev_figures if evaluated else None)

@@ -51,14 +51,27 @@ def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
   return inferred
 
 
-def tokenizer_for(tok_cfg, texts, workdir: str) -> tok.Tokenizer:
-  """The workdir's tokenizer: copied from tok_cfg.model_path, reused, or trained on `texts`."""
+def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Tokenizer:
+  """The workdir's tokenizer: reused, copied from init_from's workdir or tok_cfg.model_path, or
+  trained on `texts`."""
   path = os.path.join(workdir, wd.TOKENIZER)
+  given = tok_cfg.model_path
+  if init_from:
+    from textcls_jax import transfer
+    pretrained = transfer.pretrained_tokenizer_path(init_from)
+    if given and open(given, 'rb').read() != open(pretrained, 'rb').read():
+      raise transfer.TransferError(
+          f'tokenizer.model_path={given} is not the tokenizer of init_from={init_from}; leave '
+          'tokenizer.model_path empty to use the pretrained one')
+    given = pretrained
+  if os.path.exists(path) and given and open(given, 'rb').read() != open(path, 'rb').read():
+    raise tok.TokenizerError(f'{path} differs from {given}: this workdir was made with another '
+                             'tokenizer; use a new --workdir')
   if not os.path.exists(path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    if tok_cfg.model_path:
-      tok.Tokenizer(tok_cfg.model_path)  # Validate before copying it in.
-      shutil.copyfile(tok_cfg.model_path, path + '.tmp')
+    if given:
+      tok.Tokenizer(given)  # Validate before copying it in.
+      shutil.copyfile(given, path + '.tmp')
       os.replace(path + '.tmp', path)
     else:
       tok.train_sentencepiece(texts, path, vocab_size=tok_cfg.vocab_size,
@@ -70,9 +83,52 @@ def tokenizer_for(tok_cfg, texts, workdir: str) -> tok.Tokenizer:
 def prepare_classification(config, workdir: str) -> ClassificationData:
   train, dev = load_splits(config.data)
   vocab = label_vocab(train, workdir)
-  tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir)
+  tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, config.get('init_from', ''))
   data = ClassificationData(train.texts, vocab.encode(train), dev.texts, vocab.encode(dev), vocab,
                             tokenizer)
   logging.info('Data: %d train / %d dev examples, %d classes %s, vocab %d', len(data.train_texts),
                len(data.dev_texts), len(vocab), vocab.names, tokenizer.vocab_size)
   return data
+
+
+@dataclasses.dataclass
+class PretrainingData:
+  train_tokens: list[np.ndarray]  # One int32 [N_i] stream per source.
+  weights: list[float]
+  eval_tokens: np.ndarray  # int32 [M]
+  tokenizer: tok.Tokenizer
+
+
+def prepare_pretraining(config, workdir: str) -> PretrainingData:
+  """Tokenizer (trained on the corpus, bounded) and the cached token streams of every source."""
+  data_cfg = config.data
+  specs = list(data_cfg.corpus_sources)
+  if not specs:
+    raise sources.DataError('data.corpus_sources is empty: name at least one unlabeled source')
+  weights = list(data_cfg.corpus_weights) or [1.0] * len(specs)
+  if len(weights) != len(specs):
+    raise sources.DataError(f'data.corpus_weights has {len(weights)} entries for {len(specs)} '
+                            'data.corpus_sources')
+  read_args = dict(text_field=data_cfg.text_field, tfds_data_dir=data_cfg.tfds_data_dir or None,
+                   encoding=data_cfg.encoding)
+  from textcls_jax.data import corpus  # Imported here: classification runs do not need it.
+  if not os.path.exists(os.path.join(workdir, wd.TOKENIZER)) and not config.tokenizer.model_path:
+    budget = config.tokenizer.max_chars // len(specs)
+    sample = [t for spec in specs for t in corpus.read_texts(spec, max_chars=budget, **read_args)]
+  else:
+    sample = []
+  tokenizer = tokenizer_for(config.tokenizer, sample, workdir)
+  cache = os.path.join(workdir, 'corpus')
+  limit = dict(max_chars=data_cfg.corpus_max_chars)
+  train_tokens = [corpus.cached_token_array(spec, tokenizer, cache, **read_args, **limit)
+                  for spec in specs]
+  if data_cfg.corpus_eval:
+    eval_tokens = corpus.cached_token_array(data_cfg.corpus_eval, tokenizer, cache, **read_args)
+  else:  # Hold out the tail of the first source.
+    first = train_tokens[0]
+    cut = int(len(first) * (1 - data_cfg.dev_fraction))
+    train_tokens[0], eval_tokens = first[:cut], first[cut:]
+  logging.info('Corpus: %s training tokens from %d source(s), %s held-out tokens, vocab %d',
+               f'{sum(len(t) for t in train_tokens):,}', len(specs), f'{len(eval_tokens):,}',
+               tokenizer.vocab_size)
+  return PretrainingData(train_tokens, weights, eval_tokens, tokenizer)

@@ -115,6 +115,10 @@ class Tokenizer:
     """Token ids of one text (no [CLS]), as the tf.data pipeline produces them."""
     return self._sp.EncodeAsIds(text)
 
+  def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    """Token ids of many texts, encoded on all cores."""
+    return self._sp.Encode(texts, num_threads=os.cpu_count() or 1)
+
   def id_to_piece(self, i: int) -> str:
     return self._sp.IdToPiece(i)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from textcls_jax.models.cnn import CNNEncoder
-from textcls_jax.models.heads import ClassificationHead, Classifier
+from textcls_jax.models.heads import ClassificationHead, Classifier, MaskedLM, MLMHead
 from textcls_jax.models.rnn import RNNEncoder
 from textcls_jax.models.transformer import TransformerEncoder
 
 ENCODERS = {'rnn': RNNEncoder, 'cnn': CNNEncoder, 'transformer': TransformerEncoder}
-_HEAD_KEYS = ('head_hidden_dim', 'head_dropout')
+_HEAD_KEYS = ('head_hidden_dim', 'head_dropout', 'tie_embeddings')
 
 
 def build_encoder(model_config, vocab_size: int):
@@ -36,3 +36,14 @@ def build_classifier(model_config, vocab_size: int, num_classes: int) -> Classif
                             hidden_dim=model_config.get('head_hidden_dim', 0),
                             dropout=model_config.get('head_dropout', 0.1))
   return Classifier(encoder=build_encoder(model_config, vocab_size), head=head)
+
+
+def embedding_dim(model_config) -> int:
+  """The width of the family's token embedding (what a tied MLM output projects from)."""
+  return model_config.get('embed_dim', model_config.get('hidden_dim'))
+
+
+def build_masked_lm(model_config, vocab_size: int) -> MaskedLM:
+  return MaskedLM(encoder=build_encoder(model_config, vocab_size),
+                  head=MLMHead(vocab_size=vocab_size, embed_dim=embedding_dim(model_config)),
+                  tie_embeddings=model_config.get('tie_embeddings', True))

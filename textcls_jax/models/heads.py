@@ -34,3 +34,40 @@ class Classifier(nn.Module):
     mask = tokens != PAD_ID
     _, pooled = self.encoder(tokens, mask, train=train)
     return self.head(pooled, train=train)
+
+
+class MLMHead(nn.Module):
+  """Gathered states [B, K, H] -> logits float32 [B, K, V].
+
+  Dense to the embedding width, GELU, LayerNorm, then the output projection: the token embedding's
+  transpose when `embedding` is given (tied), else a Dense of its own.
+  """
+  vocab_size: int
+  embed_dim: int
+
+  @nn.compact
+  def __call__(self, states, embedding=None):
+    x = nn.Dense(self.embed_dim, dtype=states.dtype, name='transform')(states)
+    x = nn.LayerNorm(dtype=states.dtype, name='ln')(nn.gelu(x))
+    if embedding is not None:
+      logits = embedding.attend(x)
+    else:
+      logits = nn.Dense(self.vocab_size, use_bias=False, dtype=states.dtype, name='decoder')(x)
+    bias = self.param('output_bias', nn.initializers.zeros, (self.vocab_size,))
+    return logits.astype(jnp.float32) + bias
+
+
+class MaskedLM(nn.Module):
+  """An encoder with an MLM head: tokens int32 [B, T], positions int32 [B, K] -> logits [B, K, V].
+
+  Only the K gathered positions are projected onto the vocabulary (not all T).
+  """
+  encoder: nn.Module
+  head: MLMHead
+  tie_embeddings: bool = True
+
+  def __call__(self, tokens, positions, train: bool = False):
+    from textcls_jax.data.tokenizer import PAD_ID
+    sequence, _ = self.encoder(tokens, tokens != PAD_ID, train=train)
+    gathered = jnp.take_along_axis(sequence, positions[..., None], axis=1)
+    return self.head(gathered, self.encoder.embed if self.tie_embeddings else None)

@@ -1,0 +1,199 @@
+"""MLM: masking statistics and invariants, packing, pretraining, and transfer to a classifier."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from textcls_jax import masking
+from textcls_jax import transfer
+from textcls_jax import train
+from textcls_jax.data import corpus
+from textcls_jax.data import tokenizer as tok
+
+VOCAB = 1000
+
+
+def _tokens(batch=64, length=128, seed=0, pad_from=None):
+  rng = np.random.default_rng(seed)
+  t = rng.integers(tok.NUM_SPECIAL, VOCAB, size=(batch, length)).astype(np.int32)
+  t[:, 0] = tok.CLS_ID
+  t[rng.random((batch, length)) < 0.05] = tok.CLS_ID  # Document starts inside packed windows.
+  if pad_from is not None:
+    for i, n in enumerate(pad_from):
+      t[i, n:] = tok.PAD_ID
+  return jnp.asarray(t)
+
+
+def test_masking_rate_split_and_invariants():
+  tokens = _tokens()
+  k = masking.num_predictions(128, 0.15)
+  inputs, positions, targets, weights = masking.mask_tokens(
+      jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=k)
+  tokens, inputs, positions, targets, weights = map(
+      np.asarray, (tokens, inputs, positions, targets, weights))
+  picked = weights > 0
+  rows = np.arange(len(tokens))[:, None]
+  candidates = (tokens >= tok.NUM_SPECIAL).sum(1)
+  # Rate: 15% of each sequence's candidates, rounded.
+  np.testing.assert_array_equal(picked.sum(1), np.round(candidates * 0.15))
+  # Never a special token; targets are the original tokens; positions unique per row.
+  assert (tokens[rows, positions][picked] >= tok.NUM_SPECIAL).all()
+  np.testing.assert_array_equal(targets, tokens[rows, positions])
+  assert all(len(set(p[w])) == w.sum() for p, w in zip(positions, picked))
+  # Inputs change only at picked positions.
+  changed = inputs != tokens
+  changed_at_picked = np.zeros_like(changed)
+  changed_at_picked[rows.repeat(k, 1)[picked], positions[picked]] = True
+  assert not (changed & ~changed_at_picked).any()
+  # 80/10/10: [MASK], random, unchanged.
+  new = inputs[rows, positions][picked]
+  orig = targets[picked]
+  n = picked.sum()
+  frac_mask = (new == tok.MASK_ID).mean()
+  frac_same = (new == orig).mean()
+  assert n > 1000
+  assert frac_mask == pytest.approx(0.8, abs=0.03)
+  assert frac_same == pytest.approx(0.1, abs=0.03)  # (a random token equal to it is rare)
+  assert 1 - frac_mask - frac_same == pytest.approx(0.1, abs=0.03)
+  assert (new[(new != tok.MASK_ID)] >= tok.NUM_SPECIAL).all()  # Random tokens are not special.
+
+
+@pytest.mark.parametrize('length', [1, 2, 7, 40])
+def test_masking_short_and_padded_sequences(length):
+  tokens = _tokens(batch=4, length=40, pad_from=[length, length, 40, 1])
+  _, positions, _, weights = masking.mask_tokens(
+      jax.random.PRNGKey(1), tokens, vocab_size=VOCAB, max_predictions=6)
+  tokens, positions, weights = map(np.asarray, (tokens, positions, weights))
+  for row in range(4):
+    picked = positions[row][weights[row] > 0]
+    assert (tokens[row, picked] >= tok.NUM_SPECIAL).all()  # Never pad, [CLS] or [MASK].
+    if (tokens[row] >= tok.NUM_SPECIAL).any():
+      assert len(picked) >= 1
+
+
+def test_fresh_masks_each_step_same_masks_same_key():
+  tokens = _tokens(batch=2, length=64)
+  a = masking.mask_tokens(jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=10)
+  b = masking.mask_tokens(jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=10)
+  c = masking.mask_tokens(jax.random.PRNGKey(1), tokens, vocab_size=VOCAB, max_predictions=10)
+  np.testing.assert_array_equal(np.asarray(a[1]), np.asarray(b[1]))
+  assert not np.array_equal(np.asarray(a[1]), np.asarray(c[1]))
+
+
+class _FakeTokenizer:
+  def encode_batch(self, texts):
+    return [[4 + len(w) for w in t.split()] for t in texts]
+
+
+def test_packing_loses_and_duplicates_nothing():
+  texts = [' '.join('x' * (1 + (i + j) % 5) for j in range(1 + i % 7)) for i in range(50)]
+  stream = corpus.tokenize_to_array(iter(texts), _FakeTokenizer(), chunk=8)
+  expected = np.concatenate([[tok.CLS_ID] + [4 + len(w) for w in t.split()] for t in texts])
+  np.testing.assert_array_equal(stream, expected)  # Documents marked by [CLS], in order.
+  seq_len = 8
+  windows = len(stream) // seq_len
+  all_windows = sorted(tuple(stream[i * seq_len:(i + 1) * seq_len]) for i in range(windows))
+  it = corpus.mlm_train_batches([stream], [1.0], seq_len=seq_len, batch_size=1, seed=3)
+  epoch = [tuple(next(it)['tokens'][0]) for _ in range(windows)]
+  assert sorted(epoch) == all_windows  # One epoch: every window once, none twice.
+  assert epoch != [tuple(stream[i * seq_len:(i + 1) * seq_len]) for i in range(windows)]  # Shuffled.
+  assert all(len(w) == seq_len and tok.PAD_ID not in w for w in epoch)  # No padding at all.
+
+
+def test_mixture_shares_and_resumable_stream():
+  assert corpus.shares([0.5, 0.5], 6) == [3, 3]
+  assert corpus.shares([0.7, 0.2, 0.1], 10) == [7, 2, 1]
+  assert sum(corpus.shares([1, 1, 1], 16)) == 16
+  a = np.arange(4000, dtype=np.int32)
+  b = -np.arange(4000, dtype=np.int32)
+  full = corpus.mlm_train_batches([a, b], [3, 1], seq_len=10, batch_size=8, seed=0)
+  batches = [next(full)['tokens'] for _ in range(12)]
+  assert all(((x[:6] >= 0).all() and (x[6:] <= 0).all()) for x in batches)  # 6 + 2 rows.
+  resumed = corpus.mlm_train_batches([a, b], [3, 1], seq_len=10, batch_size=8, seed=0,
+                                     start_step=7)
+  for x in batches[7:]:
+    np.testing.assert_array_equal(next(resumed)['tokens'], x)
+  host1 = corpus.mlm_train_batches([a, b], [3, 1], seq_len=10, batch_size=4, seed=0, num_hosts=2,
+                                   host_id=1)
+  np.testing.assert_array_equal(next(host1)['tokens'], batches[0][4:])
+
+
+def test_eval_windows_cover_the_held_out_text_once():
+  tokens = np.arange(100, dtype=np.int32)
+  batches = corpus.mlm_eval_batches(tokens, seq_len=10, batch_size=4, max_batches=10)
+  valid = np.concatenate([b['tokens'][b['weight'] > 0] for b in batches])
+  np.testing.assert_array_equal(valid.ravel(), tokens)
+
+
+def _mlm_config(tmp_path, family='transformer'):
+  from test_train import _load_config
+  from textcls_jax import config_base
+  config = _load_config('tiny_mlm')
+  text = tmp_path / 'corpus.txt'
+  from conftest import make_corpus
+  text.write_text('\n'.join(make_corpus(3000, seed=7)) + '\n')
+  config.data.corpus_sources = (f'text:{text}',)
+  config.data.corpus_max_chars = 0
+  config.tokenizer.vocab_size = 60
+  config.data.seq_len = 32
+  config.train.num_steps = 60
+  config.train.eval_every_steps = 30
+  config.checkpoint.every_steps = 30
+  if family != 'transformer':
+    config.model = getattr(config_base, f'{family}_model')()
+    config.model.update({'rnn': dict(embed_dim=16, hidden_dim=16),
+                         'cnn': dict(embed_dim=16, num_filters=8)}[family])
+  else:
+    config.model.update(max_len=32)
+  return config
+
+
+@pytest.mark.parametrize('family', ['rnn', 'cnn', 'transformer'])
+def test_pretraining_reduces_mlm_loss(tmp_path, family):
+  config = _mlm_config(tmp_path, family)
+  train.train_and_evaluate(config, str(tmp_path / 'pre'))
+  from test_train import _metrics
+  rows = [r for r in _metrics(tmp_path / 'pre') if r['split'] == 'train']
+  assert rows[-1]['loss'] < rows[0]['loss'] - 0.3
+  dev = [r for r in _metrics(tmp_path / 'pre') if r['split'] == 'dev']
+  assert dev[-1]['perplexity'] < 60  # Below the uniform guess over the vocabulary.
+
+
+def test_pretrained_encoder_loads_exactly_into_a_classifier(tmp_path):
+  from test_train import tiny_config, write_sentiment_tsv
+  config = _mlm_config(tmp_path, 'cnn')
+  pre = str(tmp_path / 'pre')
+  train.train_and_evaluate(config, pre)
+  saved, step = transfer.load_encoder_params(pre)
+  assert step == 60
+  data = tmp_path / 'cls'
+  data.mkdir()
+  write_sentiment_tsv(data / 'train.tsv', 200, seed=0)
+  write_sentiment_tsv(data / 'dev.tsv', 50, seed=1)
+  cls_config = tiny_config(data, steps=0 + 1)
+  cls_config.model = config.model
+  cls_config.init_from = pre
+  cls_config.finetune.freeze_encoder_steps = 5  # The first step leaves the encoder as loaded.
+  train.train_and_evaluate(cls_config, str(tmp_path / 'fine'))
+  from textcls_jax.predict import Predictor
+  params = Predictor.from_workdir(str(tmp_path / 'fine'), 'latest')._params
+  for a, b in zip(jax.tree.leaves(params['encoder']), jax.tree.leaves(saved)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  with open(os.path.join(pre, 'tokenizer', 'spm.model'), 'rb') as f1, \
+      open(tmp_path / 'fine' / 'tokenizer' / 'spm.model', 'rb') as f2:
+    assert f1.read() == f2.read()  # The tokenizer came with the encoder.
+
+  # A mismatched init_from is refused before the workdir is touched.
+  bad = cls_config.copy_and_resolve_references()
+  bad.model.num_filters = 9
+  with pytest.raises(transfer.TransferError, match=r'model.num_filters: pretrained 8, here 9'):
+    train.train_and_evaluate(bad, str(tmp_path / 'bad'))
+  assert not (tmp_path / 'bad' / 'config.json').exists()
+  from textcls_jax import config_base
+  bad.model = config_base.rnn_model()
+  with pytest.raises(transfer.TransferError, match="holds a 'cnn' encoder, but this config builds "
+                                                   "a 'rnn' encoder"):
+    train.train_and_evaluate(bad, str(tmp_path / 'bad'))

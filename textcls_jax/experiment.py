@@ -1,0 +1,120 @@
+"""What differs between the objectives, gathered in one place: data, model, objective, metrics.
+
+`build_experiment(config, workdir)` reads the data (making the tokenizer, labels and token caches in
+the workdir on first use) and returns an `Experiment` that the training loop runs without knowing
+which objective it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable, Iterable, Iterator, Optional
+
+import jax.numpy as jnp
+import numpy as np
+
+from textcls_jax import masking
+from textcls_jax import models
+from textcls_jax import tasks
+from textcls_jax.data import pipeline
+from textcls_jax.data import prepare
+
+TASKS = ('classify', 'mlm')
+
+
+@dataclasses.dataclass
+class Experiment:
+  model: object  # A Flax module.
+  init_inputs: tuple  # Example inputs for model.init.
+  objective: Callable  # (apply_fn, params, batch, rng, train) -> (loss, metric sums)
+  summarize: Callable  # metric sums -> figures
+  train_batches: Callable[[int], Iterator[dict]]  # start_step -> this host's batches
+  eval_batches: Callable[[], Iterable[dict]]
+  vocab_size: int
+  label_names: Optional[list] = None
+  best_metric_default: str = 'accuracy'
+
+
+def build_experiment(config, workdir: str, *, num_hosts: int = 1, host_id: int = 0) -> Experiment:
+  if config.task not in TASKS:
+    raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(TASKS)}')
+  if config.task == 'mlm':
+    return _mlm(config, workdir, num_hosts, host_id)
+  return _classification(config, workdir, num_hosts, host_id)
+
+
+def _classification(config, workdir, num_hosts, host_id) -> Experiment:
+  data = prepare.prepare_classification(config, workdir)
+  data_cfg = config.data
+  model = models.build_classifier(config.model, data.tokenizer.vocab_size, len(data.labels))
+  batch_args = dict(max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets,
+                    num_hosts=num_hosts, host_id=host_id)
+  def train_batches(start_step):
+    return pipeline.classification_dataset(
+        data.train_texts, data.train_labels, data.tokenizer, batch_size=config.train.batch_size,
+        train=True, seed=config.seed, start_step=start_step,
+        sort_window=data_cfg.sort_window_batches, **batch_args).as_numpy_iterator()
+  dev = pipeline.classification_dataset(data.dev_texts, data.dev_labels, data.tokenizer,
+                                        batch_size=config.eval.batch_size, train=False,
+                                        **batch_args)
+  return Experiment(
+      model=model, init_inputs=(jnp.ones((1, data_cfg.max_len), jnp.int32),),
+      objective=tasks.classification_objective, summarize=tasks.summarize_classification,
+      train_batches=train_batches, eval_batches=dev.as_numpy_iterator,
+      vocab_size=data.tokenizer.vocab_size, label_names=data.labels.names)
+
+
+def _mlm(config, workdir, num_hosts, host_id) -> Experiment:
+  from textcls_jax.data import corpus
+  data = prepare.prepare_pretraining(config, workdir)
+  seq_len = config.data.seq_len
+  vocab_size = data.tokenizer.vocab_size
+  model = models.build_masked_lm(config.model, vocab_size)
+  k = masking.num_predictions(seq_len, config.mlm.rate)
+  objective = functools.partial(
+      tasks.mlm_objective, vocab_size=vocab_size, rate=config.mlm.rate,
+      mask_fraction=config.mlm.mask_fraction, random_fraction=config.mlm.random_fraction,
+      max_predictions=k)
+  def train_batches(start_step):
+    return corpus.mlm_train_batches(
+        data.train_tokens, data.weights, seq_len=seq_len, batch_size=config.train.batch_size,
+        seed=config.seed, start_step=start_step, num_hosts=num_hosts, host_id=host_id)
+  eval_batches = corpus.mlm_eval_batches(
+      data.eval_tokens, seq_len=seq_len, batch_size=config.eval.batch_size,
+      max_batches=config.eval.max_batches, num_hosts=num_hosts, host_id=host_id)
+  return Experiment(
+      model=model,
+      init_inputs=(jnp.ones((1, seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32)),
+      objective=objective, summarize=tasks.summarize_mlm, train_batches=train_batches,
+      eval_batches=lambda: eval_batches, vocab_size=vocab_size, best_metric_default='loss')
+
+
+def model_for_config(config, workdir: str, vocab_size: int):
+  """The Flax module a saved workdir's config builds (for restoring its checkpoints)."""
+  if config.get('task', 'classify') == 'mlm':
+    return models.build_masked_lm(config.model, vocab_size), (
+        jnp.ones((1, config.data.seq_len), jnp.int32),
+        jnp.zeros((1, masking.num_predictions(config.data.seq_len, config.mlm.rate)), jnp.int32))
+  import os
+  from textcls_jax import workdir as wd
+  labels = wd.read_json(os.path.join(workdir, wd.LABELS))['names']
+  return (models.build_classifier(config.model, vocab_size, len(labels)),
+          (jnp.ones((1, config.data.max_len), jnp.int32),))
+
+
+def create_train_state(config, model, init_inputs, rng):
+  """A fresh TrainState: initialized parameters and the optimizer config.optim/config.finetune."""
+  from textcls_jax import optim
+  from textcls_jax import train
+  params = train.init_params(model, rng, init_inputs)
+  tx = optim.build_optimizer(config.optim, config.train.num_steps, config.get('finetune'), params)
+  return train.TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+
+
+def abstract_train_state(config, workdir: str, vocab_size: int):
+  """The shapes and dtypes of a saved workdir's TrainState, computed without any arithmetic."""
+  import jax
+  model, init_inputs = model_for_config(config, workdir, vocab_size)
+  return jax.eval_shape(lambda: create_train_state(config, model, init_inputs,
+                                                   jax.random.PRNGKey(0)))

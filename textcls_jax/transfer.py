@@ -1,0 +1,93 @@
+"""Starting a run from a pretrained workdir (`config.init_from`): its encoder and its tokenizer.
+
+The new run's encoder must be the same network as the pretrained one: the same family and the same
+sizes. Settings that do not change the parameters (dropout rates, pooling, compute dtype, the heads)
+may differ. Anything else is refused with the list of differences.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import ml_collections
+from absl import logging
+
+from textcls_jax import checkpoint as ckpt_lib
+from textcls_jax import workdir as wd
+
+# Model keys that do not change the encoder's parameters.
+FREE_KEYS = frozenset({'dropout', 'attention_dropout', 'pooling', 'dtype', 'head_hidden_dim',
+                       'head_dropout', 'tie_embeddings'})
+
+
+class TransferError(ValueError):
+  """An init_from workdir that does not fit this run."""
+
+
+def pretrained_config(init_from: str) -> ml_collections.ConfigDict:
+  path = os.path.join(init_from, wd.CONFIG)
+  if not os.path.exists(path):
+    raise TransferError(f'init_from={init_from}: not a textcls-jax workdir (no {wd.CONFIG})')
+  return ml_collections.ConfigDict(wd.read_json(path))
+
+
+def pretrained_tokenizer_path(init_from: str) -> str:
+  path = os.path.join(init_from, wd.TOKENIZER)
+  if not os.path.exists(path):
+    raise TransferError(f'init_from={init_from}: no tokenizer at {path}')
+  return path
+
+
+def check_compatible(init_from: str, pretrained_model: dict, model: dict) -> None:
+  """Raises TransferError naming every encoder setting that differs."""
+  if pretrained_model.get('name') != model.get('name'):
+    raise TransferError(
+        f'init_from={init_from} holds a {pretrained_model.get("name")!r} encoder, but this config '
+        f'builds a {model.get("name")!r} encoder (model.name)')
+  differences = [
+      f'model.{k}: pretrained {pretrained_model.get(k)!r}, here {model.get(k)!r}'
+      for k in sorted(set(pretrained_model) | set(model)) if k not in FREE_KEYS and
+      _norm(pretrained_model.get(k)) != _norm(model.get(k))]
+  if differences:
+    raise TransferError(f'init_from={init_from}: the encoder differs from the pretrained one: '
+                        + '; '.join(differences))
+
+
+def _norm(v):
+  return list(v) if isinstance(v, (tuple, list)) else v
+
+
+def load_encoder_params(init_from: str):
+  """The `encoder` parameters of init_from's latest checkpoint (any objective), as saved, and its
+  step."""
+  from textcls_jax.data.tokenizer import Tokenizer
+  from textcls_jax import train  # Imported here: train imports this module's callers.
+  from textcls_jax.experiment import abstract_train_state
+  cfg = pretrained_config(init_from)
+  vocab_size = Tokenizer(pretrained_tokenizer_path(init_from)).vocab_size
+  checkpoints = ckpt_lib.Checkpointer(os.path.join(init_from, wd.CHECKPOINTS))
+  try:
+    step = checkpoints.latest_step()
+    if step is None:
+      raise TransferError(f'init_from={init_from}: no checkpoint yet')
+    abstract = {'state': train._state_tree(abstract_train_state(cfg, init_from, vocab_size)),
+                'rng': jax.eval_shape(lambda: jax.random.PRNGKey(0))}
+    tree, _ = checkpoints.restore(step, abstract)
+  finally:
+    checkpoints.close()
+  logging.info('Loaded the pretrained encoder of %s (step %d)', init_from, step)
+  return tree['state']['params']['encoder'], step
+
+
+def replace_encoder(params, encoder_params, init_from: str):
+  """params with its 'encoder' subtree replaced; shapes must match exactly."""
+  mine = jax.tree_util.tree_structure(params['encoder'])
+  theirs = jax.tree_util.tree_structure(encoder_params)
+  if mine != theirs:
+    raise TransferError(f'init_from={init_from}: encoder parameter trees differ')
+  for a, b in zip(jax.tree.leaves(params['encoder']), jax.tree.leaves(encoder_params)):
+    if a.shape != b.shape:
+      raise TransferError(f'init_from={init_from}: encoder parameter of shape {b.shape} does not '
+                          f'fit {a.shape} (different vocabulary or sizes)')
+  return {**params, 'encoder': encoder_params}
