@@ -59,14 +59,17 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.grad_clip_norm = 1.0
   c.optim.no_decay_regex = r'(bias|scale|pos_embed)$'  # Paths 'encoder/block_0/ln_attn/scale'.
 
+  c.parallel = ml_collections.ConfigDict()
+  c.parallel.mode = 'jit'  # 'jit' over a device mesh, or 'pmap'; both data-parallel.
+
   c.train = ml_collections.ConfigDict()
-  c.train.batch_size = 64
+  c.train.batch_size = 64  # Global: split over all devices of all hosts.
   c.train.num_steps = 2000
   c.train.log_every_steps = 100
   c.train.eval_every_steps = 500
 
   c.eval = ml_collections.ConfigDict()
-  c.eval.batch_size = 256
+  c.eval.batch_size = 256  # Global, like train.batch_size.
   c.eval.max_batches = 50  # MLM: held-out windows evaluated (batches of eval.batch_size).
 
   c.checkpoint = ml_collections.ConfigDict()

@@ -36,15 +36,16 @@ class Experiment:
   best_metric_default: str = 'accuracy'
 
 
-def build_experiment(config, workdir: str, *, num_hosts: int = 1, host_id: int = 0) -> Experiment:
+def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int, num_hosts: int = 1,
+                     host_id: int = 0) -> Experiment:
+  """train_batch, eval_batch: this host's share of the global batches."""
   if config.task not in TASKS:
     raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(TASKS)}')
-  if config.task == 'mlm':
-    return _mlm(config, workdir, num_hosts, host_id)
-  return _classification(config, workdir, num_hosts, host_id)
+  args = (config, workdir, train_batch, eval_batch, num_hosts, host_id)
+  return _mlm(*args) if config.task == 'mlm' else _classification(*args)
 
 
-def _classification(config, workdir, num_hosts, host_id) -> Experiment:
+def _classification(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experiment:
   data = prepare.prepare_classification(config, workdir)
   data_cfg = config.data
   model = models.build_classifier(config.model, data.tokenizer.vocab_size, len(data.labels))
@@ -52,11 +53,11 @@ def _classification(config, workdir, num_hosts, host_id) -> Experiment:
                     num_hosts=num_hosts, host_id=host_id)
   def train_batches(start_step):
     return pipeline.classification_dataset(
-        data.train_texts, data.train_labels, data.tokenizer, batch_size=config.train.batch_size,
+        data.train_texts, data.train_labels, data.tokenizer, batch_size=train_batch,
         train=True, seed=config.seed, start_step=start_step,
         sort_window=data_cfg.sort_window_batches, **batch_args).as_numpy_iterator()
   dev = pipeline.classification_dataset(data.dev_texts, data.dev_labels, data.tokenizer,
-                                        batch_size=config.eval.batch_size, train=False,
+                                        batch_size=eval_batch, train=False,
                                         **batch_args)
   return Experiment(
       model=model, init_inputs=(jnp.ones((1, data_cfg.max_len), jnp.int32),),
@@ -65,7 +66,7 @@ def _classification(config, workdir, num_hosts, host_id) -> Experiment:
       vocab_size=data.tokenizer.vocab_size, label_names=data.labels.names)
 
 
-def _mlm(config, workdir, num_hosts, host_id) -> Experiment:
+def _mlm(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experiment:
   from textcls_jax.data import corpus
   data = prepare.prepare_pretraining(config, workdir)
   seq_len = config.data.seq_len
@@ -78,10 +79,10 @@ def _mlm(config, workdir, num_hosts, host_id) -> Experiment:
       max_predictions=k)
   def train_batches(start_step):
     return corpus.mlm_train_batches(
-        data.train_tokens, data.weights, seq_len=seq_len, batch_size=config.train.batch_size,
+        data.train_tokens, data.weights, seq_len=seq_len, batch_size=train_batch,
         seed=config.seed, start_step=start_step, num_hosts=num_hosts, host_id=host_id)
   eval_batches = corpus.mlm_eval_batches(
-      data.eval_tokens, seq_len=seq_len, batch_size=config.eval.batch_size,
+      data.eval_tokens, seq_len=seq_len, batch_size=eval_batch,
       max_batches=config.eval.max_batches, num_hosts=num_hosts, host_id=host_id)
   return Experiment(
       model=model,

@@ -19,6 +19,12 @@ from ml_collections import config_flags
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, tokenizer.')
+_COORDINATOR = flags.DEFINE_string(
+    'coordinator_address', '', 'Multi-host: host:port of process 0 (or JAX_COORDINATOR_ADDRESS).')
+_NUM_PROCESSES = flags.DEFINE_integer(
+    'num_processes', 0, 'Multi-host: the number of processes (or JAX_NUM_PROCESSES).')
+_PROCESS_ID = flags.DEFINE_integer(
+    'process_id', -1, 'Multi-host: this process, 0..num_processes-1 (or JAX_PROCESS_ID).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -38,9 +44,11 @@ def quiet_library_logs() -> None:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from textcls_jax import train  # After flag parsing: importing JAX/TF is slow.
+  from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
+  from textcls_jax import train
   logging.set_verbosity(logging.INFO)
   quiet_library_logs()
+  parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
 
 

@@ -18,36 +18,45 @@ def num_predictions(seq_len: int, rate: float) -> int:
 
 
 def mask_tokens(rng, tokens, *, rate: float = 0.15, mask_fraction: float = 0.8,
-                random_fraction: float = 0.1, vocab_size: int, max_predictions: int):
+                random_fraction: float = 0.1, vocab_size: int, max_predictions: int,
+                row_offset=0):
   """Picks and corrupts MLM positions.
 
   Args:
-    rng: a PRNG key.
+    rng: a PRNG key. Row i is masked with fold_in(rng, row_offset + i), so a sequence's masks depend
+      only on the key and its index in the global batch, not on how the batch is split over devices.
     tokens: int32 [B, T]; ids below tok.NUM_SPECIAL (pad, unk, [CLS], [MASK]) are never picked.
     rate: the fraction of each sequence's candidate tokens to pick (rounded; at least one when the
       sequence has a candidate), at most `max_predictions`.
     mask_fraction, random_fraction: of the picked positions, the share replaced by [MASK] and by a
       random non-special token; the rest keep their token (BERT's 80/10/10 by default).
+    row_offset: the global index of row 0 (under pmap: device index x rows per device).
   Returns:
     inputs int32 [B, T] (the corrupted tokens), positions int32 [B, K], targets int32 [B, K] (the
     original tokens there) and weights float32 [B, K] (1 for a picked position, 0 for filler),
     with K = max_predictions.
   """
+  keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(row_offset + jnp.arange(tokens.shape[0]))
+  one = lambda key, row: _mask_row(key, row, rate, mask_fraction, random_fraction, vocab_size,
+                                   max_predictions)
+  return jax.vmap(one)(keys, tokens)
+
+
+def _mask_row(rng, tokens, rate, mask_fraction, random_fraction, vocab_size, max_predictions):
+  """mask_tokens for one sequence: tokens int32 [T]."""
   pick_rng, kind_rng, random_rng = jax.random.split(rng, 3)
-  batch, _ = tokens.shape
   candidates = tokens >= tok.NUM_SPECIAL
   scores = jnp.where(candidates, jax.random.uniform(pick_rng, tokens.shape), -1.0)
   top_scores, positions = jax.lax.top_k(scores, max_predictions)
-  n_pick = jnp.round(candidates.sum(-1) * rate).astype(jnp.int32)
-  n_pick = jnp.clip(n_pick, jnp.minimum(candidates.sum(-1), 1), max_predictions)
-  weights = (jnp.arange(max_predictions)[None, :] < n_pick[:, None]) & (top_scores >= 0)
-  rows = jnp.arange(batch)[:, None]
-  targets = tokens[rows, positions]
-
+  num_candidates = candidates.sum()
+  n_pick = jnp.round(num_candidates * rate).astype(jnp.int32)
+  n_pick = jnp.clip(n_pick, jnp.minimum(num_candidates, 1), max_predictions)
+  weights = (jnp.arange(max_predictions) < n_pick) & (top_scores >= 0)
+  targets = tokens[positions]
   kind = jax.random.uniform(kind_rng, positions.shape)
   random_tokens = jax.random.randint(random_rng, positions.shape, tok.NUM_SPECIAL, vocab_size)
   replacement = jnp.where(kind < mask_fraction, tok.MASK_ID,
                           jnp.where(kind < mask_fraction + random_fraction, random_tokens, targets))
   replacement = jnp.where(weights, replacement, targets)
-  inputs = tokens.at[rows, positions].set(replacement)
+  inputs = tokens.at[positions].set(replacement)
   return inputs, positions.astype(jnp.int32), targets, weights.astype(jnp.float32)

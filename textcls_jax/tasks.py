@@ -1,7 +1,7 @@
 """The objectives as pure functions, and their metrics.
 
-An objective maps (apply_fn, params, batch, rng, train) -> (scalar loss, metric sums); the train step
-differentiates it and knows nothing else about the task.
+An objective maps (apply_fn, params, batch, rng, train, row_offset) -> (scalar loss, metric sums);
+the train step differentiates it and knows nothing else about the task.
 
 Metrics are returned as sums (never means) so that they add up exactly across steps, devices and
 hosts; `summarize_classification` turns the sums into figures on the host.
@@ -72,10 +72,10 @@ def summarize_classification(sums, label_names=None, per_class: bool = False) ->
   return out
 
 
-def classification_objective(apply_fn, params, batch, rng, train: bool):
+def classification_objective(apply_fn, params, batch, rng, train: bool, row_offset=0):
   """batch: tokens int32 [B, T], label int32 [B], weight float32 [B]."""
   logits = apply_fn({'params': params}, batch['tokens'], train=train,
-                    rngs={'dropout': rng} if train else {})
+                    rngs={'dropout': jax.random.fold_in(rng, row_offset)} if train else {})
   return (classification_loss(logits, batch['label'], batch['weight']),
           classification_metric_sums(logits, batch['label'], batch['weight']))
 
@@ -92,16 +92,18 @@ def mlm_metric_sums(logits, targets, weights):
           'correct': ((logits.argmax(-1) == targets) * weights).sum()}
 
 
-def mlm_objective(apply_fn, params, batch, rng, train: bool, *, vocab_size: int, rate: float,
-                  mask_fraction: float, random_fraction: float, max_predictions: int):
-  """batch: tokens int32 [B, T] (uncorrupted), weight float32 [B]. Masks are drawn here from rng."""
+def mlm_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vocab_size: int,
+                  rate: float, mask_fraction: float, random_fraction: float, max_predictions: int):
+  """batch: tokens int32 [B, T] (uncorrupted), weight float32 [B]. Masks are drawn here from rng,
+  per row (see masking.mask_tokens), so they do not depend on the device layout."""
   mask_rng, dropout_rng = jax.random.split(rng)
   inputs, positions, targets, weights = masking.mask_tokens(
       mask_rng, batch['tokens'], rate=rate, mask_fraction=mask_fraction,
-      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions)
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions,
+      row_offset=row_offset)
   weights = weights * batch['weight'][:, None]
   logits = apply_fn({'params': params}, inputs, positions, train=train,
-                    rngs={'dropout': dropout_rng} if train else {})
+                    rngs={'dropout': jax.random.fold_in(dropout_rng, row_offset)} if train else {})
   return mlm_loss(logits, targets, weights), mlm_metric_sums(logits, targets, weights)
 
 

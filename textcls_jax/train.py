@@ -17,6 +17,7 @@ from flax import struct
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import experiment
 from textcls_jax import optim
+from textcls_jax import parallel
 from textcls_jax import tasks
 from textcls_jax import transfer
 from textcls_jax import workdir as wd
@@ -48,20 +49,26 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Cal
     state: the train state.
     batch: the objective's batch (classification: tokens int32 [B, T], label int32 [B], weight
       float32 [B]; MLM: tokens int32 [B, T], weight float32 [B]).
-    rng: the run's base key; the step folds in the step number (and the device index under pmap),
-      so dropout and MLM masks depend only on (seed, step), also after a resume.
-    objective: (apply_fn, params, batch, rng, train) -> (loss, metric sums); see tasks.py.
+    rng: the run's base key; the step folds in the step number, so dropout and MLM masks depend
+      only on (seed, step), also after a resume.
+    objective: (apply_fn, params, batch, rng, train, row_offset) -> (loss, metric sums); see
+      tasks.py. row_offset is the global index of the batch's first row (nonzero under pmap), so
+      that per-example randomness does not depend on how the batch is split over devices.
     axis_name: under jax.pmap, the device axis to average gradients and sum metrics over. Under
       jax.jit (one device, or a sharded global batch) it is None and XLA does the reductions.
   Returns the new state and metric sums, with grad_norm_sum and steps added.
   """
   step_rng = jax.random.fold_in(rng, state.step)
-  if axis_name is not None:
-    step_rng = jax.random.fold_in(step_rng, jax.lax.axis_index(axis_name))
-  loss_fn = lambda params: objective(state.apply_fn, params, batch, step_rng, True)
+  row_offset = _row_offset(batch, axis_name)
+  def loss_fn(params):
+    _, sums = objective(state.apply_fn, params, batch, step_rng, True, row_offset)
+    # Normalize by the global count, so that devices holding more predictions (MLM) weigh more:
+    # the summed gradient is then exactly the gradient of the global batch's mean loss.
+    count = sums['count'] if axis_name is None else jax.lax.psum(sums['count'], axis_name)
+    return sums['loss_sum'] / jnp.maximum(count, 1e-8), sums
   (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   if axis_name is not None:
-    grads = jax.lax.pmean(grads, axis_name)
+    grads = jax.lax.psum(grads, axis_name)
     metrics = jax.lax.psum(metrics, axis_name)
   updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
   new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
@@ -74,10 +81,17 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Cal
 def eval_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Callable,
               axis_name: Optional[str] = None) -> dict:
   """Metric sums on one batch; padding examples (weight 0) count for nothing."""
-  _, metrics = objective(state.apply_fn, state.params, batch, rng, False)
+  _, metrics = objective(state.apply_fn, state.params, batch, rng, False,
+                         _row_offset(batch, axis_name))
   if axis_name is not None:
     metrics = jax.lax.psum(metrics, axis_name)
   return metrics
+
+
+def _row_offset(batch, axis_name):
+  if axis_name is None:
+    return 0
+  return jax.lax.axis_index(axis_name) * batch['tokens'].shape[0]
 
 
 def evaluate(eval_fn, state, batches, rng, summarize, label_names=None) -> dict:
@@ -136,72 +150,96 @@ def _flat(d, prefix=''):
 
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains as `config` says (task 'classify' or 'mlm') in `workdir`, resuming from its latest
-  checkpoint. Returns the last evaluation's figures."""
+  checkpoint, data-parallel over every device of every host. Returns the last evaluation's figures.
+  """
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
   from clu import metric_writers
 
-  wd.check_writable(workdir)
+  dp = parallel.DataParallel(config.parallel.mode)
+  is_main = jax.process_index() == 0
+  train_batch = dp.host_batch_size(config.train.batch_size)
+  eval_batch = dp.host_batch_size(config.eval.batch_size, 'eval.batch_size')
   if config.init_from:  # Refuse a mismatched init_from before anything is written.
     transfer.check_compatible(config.init_from,
                               transfer.pretrained_config(config.init_from).model.to_dict(),
                               config.model.to_dict())
-  save_config(config, workdir)
-  exp = experiment.build_experiment(config, workdir)
+  # Process 0 makes the workdir's files (config, tokenizer, labels, token caches); the others wait
+  # for it and then read them.
+  if is_main:
+    wd.check_writable(workdir)
+    save_config(config, workdir)
+  else:
+    _barrier('workdir prepared')
+  exp = experiment.build_experiment(config, workdir, train_batch=train_batch,
+                                    eval_batch=eval_batch, num_hosts=dp.num_hosts,
+                                    host_id=dp.host_id)
+  if is_main and jax.process_count() > 1:
+    _barrier('workdir prepared')
   total_steps = config.train.num_steps
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   state = experiment.create_train_state(config, exp.model, exp.init_inputs, init_rng)
-  logging.info('Model %s (%s): %s parameters', config.model.name, config.task,
-               f'{sum(x.size for x in jax.tree.leaves(state.params)):,}')
+  logging.info('Model %s (%s): %s parameters; %s mode on %d device(s), %d host(s)',
+               config.model.name, config.task,
+               f'{sum(x.size for x in jax.tree.leaves(state.params)):,}', dp.mode, dp.num_devices,
+               dp.num_hosts)
 
   checkpoints = ckpt_lib.Checkpointer(
       os.path.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)
-  batch_size = config.train.batch_size
   start_step = 0
   latest = checkpoints.latest_step()
   if latest is not None:
-    tree, meta = checkpoints.restore(latest, {'state': _state_tree(state), 'rng': base_rng})
+    target = dp.replicate_plain({'state': _state_tree(state), 'rng': base_rng})
+    tree, meta = checkpoints.restore(latest, target)
     state = state.replace(**tree['state'])
     base_rng = tree['rng']
-    start_step = int(state.step)
-    if meta['data_position'] != start_step * batch_size:
+    start_step = int(jax.device_get(tree['state']['step']))
+    if meta['data_position'] != start_step * config.train.batch_size:
       raise ValueError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
-                       f'step {start_step} x batch {batch_size}; was train.batch_size changed?')
+                       f'step {start_step} x batch {config.train.batch_size}; was '
+                       'train.batch_size changed?')
     logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
   elif config.init_from:
     encoder, _ = transfer.load_encoder_params(config.init_from)
     params = transfer.replace_encoder(state.params, encoder, config.init_from)
     state = state.replace(params=params, opt_state=state.tx.init(params))
+  state = dp.put_state(state)
+  base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
 
   objective = exp.objective
-  jit_train_step = jax.jit(functools.partial(train_step, objective=objective), donate_argnums=(0,))
-  jit_eval_step = jax.jit(functools.partial(eval_step, objective=objective))
+  p_train_step = dp.compile_train_step(functools.partial(train_step, objective=objective))
+  p_eval_step = dp.compile_eval_step(functools.partial(eval_step, objective=objective))
   eval_rng = jax.random.PRNGKey(config.seed + 1)  # Fixed: MLM eval masks are the same each time.
-  is_main = jax.process_index() == 0
   writer = metric_writers.create_default_writer(os.path.join(workdir, wd.TENSORBOARD),
                                                 just_logging=not is_main, asynchronous=True)
-  metrics_file = wd.MetricsFile(os.path.join(workdir, wd.METRICS), resume_step=start_step)
-  progress = Progress(start_step, total_steps, batch_size)
+  metrics_file = (wd.MetricsFile(os.path.join(workdir, wd.METRICS), resume_step=start_step)
+                  if is_main else None)
+  progress = Progress(start_step, total_steps, config.train.batch_size)
   train_sums, dev_figures = None, {}
   schedule = optim.learning_rate_schedule(config.optim, total_steps)
 
+  def record(step, split, figures):
+    writer.write_scalars(step, {f'{split}/{k}': v for k, v in figures.items()})
+    if metrics_file:
+      metrics_file.write(step, split, figures)
+
   def evaluate_and_record(step):
-    figures = evaluate(jit_eval_step, state, exp.eval_batches(), eval_rng, exp.summarize,
-                       exp.label_names)
-    logging.info('dev @ step %d: %s (count %d)', step, ', '.join(
-        f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
-        if k in figures), figures['count'])
-    writer.write_scalars(step, {f'dev/{k}': v for k, v in figures.items()})
-    metrics_file.write(step, 'dev', figures)
+    batches = (dp.put_batch(b) for b in exp.eval_batches())
+    figures = evaluate(p_eval_step, state, batches, eval_rng, exp.summarize, exp.label_names)
+    if is_main:
+      logging.info('dev @ step %d: %s (count %d)', step, ', '.join(
+          f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
+          if k in figures), figures['count'])
+    record(step, 'dev', figures)
     return figures
 
   train_iter = exp.train_batches(start_step)
   step = start_step
   try:
     while step < total_steps:
-      batch = next(train_iter)
-      state, metrics = jit_train_step(state, batch, base_rng)
+      batch = dp.put_batch(next(train_iter))
+      state, metrics = p_train_step(state, batch, base_rng)
       train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
       step += 1
       if step % config.train.log_every_steps == 0 or step == total_steps:
@@ -211,16 +249,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
         figures['learning_rate'] = float(schedule(step - 1))
         line, rate = progress.line(step, figures)
         figures['steps_per_s'] = rate
-        logging.info('%s', line)
-        writer.write_scalars(step, {f'train/{k}': v for k, v in figures.items()})
-        metrics_file.write(step, 'train', figures)
+        if is_main:
+          logging.info('%s', line)
+        record(step, 'train', figures)
         train_sums = None
       evaluated = step % config.train.eval_every_steps == 0 or step == total_steps
       if evaluated:
         dev_figures = evaluate_and_record(step)
       if step % config.checkpoint.every_steps == 0 or step == total_steps:
-        checkpoints.save(step, {'state': _state_tree(state), 'rng': base_rng},
-                         meta={'step': step, 'data_position': step * batch_size,
+        checkpoints.save(step, {'state': _state_tree(dp.to_checkpoint_layout(state)),
+                                'rng': dp.replicate_plain(base_rng)},
+                         meta={'step': step, 'data_position': step * config.train.batch_size,
                                'metrics': dev_figures if evaluated else {}},
                          metrics=dev_figures if evaluated else None)
     if start_step == total_steps and latest is not None:
@@ -230,8 +269,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
     checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.
     writer.flush()
     writer.close()
-    metrics_file.close()
+    if metrics_file:
+      metrics_file.close()
   return dev_figures
+
+
+def _barrier(name: str) -> None:
+  from jax.experimental import multihost_utils
+  multihost_utils.sync_global_devices(name)
 
 
 def _state_tree(state: TrainState) -> dict:

@@ -1,0 +1,22 @@
+"""SST-2 sentiment, rnn encoder initialized from MLM pretraining (configs/pretrain_rnn.py); the same
+model and fine-tuning budget as configs/sst2_rnn.py, which trains it from scratch.
+
+Commands:
+  python -m textcls_jax.main --config=configs/pretrain_rnn.py --workdir=runs/pretrain_rnn
+  python -m textcls_jax.main --config=configs/sst2_rnn_pretrained.py \
+      --workdir=runs/sst2_rnn_pretrained --config.data.source=tsv:../shared/data/sst2
+Result: RESULT_PENDING
+"""
+
+import importlib.util
+import os
+
+
+def get_config():
+  here = os.path.dirname(os.path.abspath(__file__))
+  spec = importlib.util.spec_from_file_location('scratch', os.path.join(here, 'sst2_rnn.py'))
+  scratch = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(scratch)
+  c = scratch.get_config()
+  c.init_from = 'runs/pretrain_rnn'  # Brings the encoder and its tokenizer.
+  return c

@@ -1,0 +1,22 @@
+"""SST-2 sentiment, transformer encoder initialized from MLM pretraining (configs/pretrain_transformer.py); the same
+model and fine-tuning budget as configs/sst2_transformer.py, which trains it from scratch.
+
+Commands:
+  python -m textcls_jax.main --config=configs/pretrain_transformer.py --workdir=runs/pretrain_transformer
+  python -m textcls_jax.main --config=configs/sst2_transformer_pretrained.py \
+      --workdir=runs/sst2_transformer_pretrained --config.data.source=tsv:../shared/data/sst2
+Result: RESULT_PENDING
+"""
+
+import importlib.util
+import os
+
+
+def get_config():
+  here = os.path.dirname(os.path.abspath(__file__))
+  spec = importlib.util.spec_from_file_location('scratch', os.path.join(here, 'sst2_transformer.py'))
+  scratch = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(scratch)
+  c = scratch.get_config()
+  c.init_from = 'runs/pretrain_transformer'  # Brings the encoder and its tokenizer.
+  return c

@@ -1,0 +1,108 @@
+"""Data parallelism on 8 simulated CPU devices: pmap, jit over a mesh, several processes.
+
+Each test runs in a subprocess, because the device count is fixed when JAX starts.
+"""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, devices: int, env_extra=None, timeout=600):
+  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}',
+             TF_CPP_MIN_LOG_LEVEL='2', JAX_PLATFORMS='cpu', **(env_extra or {}))
+  result = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+  assert result.returncode == 0, result.stderr[-4000:]
+  return result.stdout
+
+
+EQUIVALENCE = '''
+import json, sys, functools
+import jax, jax.numpy as jnp, numpy as np
+sys.path.insert(0, 'tests')
+from textcls_jax import config_base, experiment, masking, models, parallel, tasks, train
+from test_models import small_model_config
+
+task = sys.argv[1] if len(sys.argv) > 1 else '{task}'
+config = config_base.base_config()
+config.model = small_model_config('{family}')
+config.model.dropout = 0.0  # Dropout masks are per device under pmap; everything else is not.
+if 'head_dropout' in config.model: config.model.head_dropout = 0.0
+if 'attention_dropout' in config.model: config.model.attention_dropout = 0.0
+config.optim.warmup_steps = 1
+# Some gradients are zero in exact arithmetic (e.g. attention key biases) and rounding noise in
+# finite arithmetic; Adam with a tiny eps turns that noise into full-size steps. A larger eps keeps
+# the comparison about the data-parallel arithmetic.
+config.optim.eps = 1e-3
+config.train.num_steps = 10
+vocab, length, global_batch = 50, 16, 16
+rng = np.random.default_rng(0)
+batches = []
+for _ in range(4):
+  tokens = rng.integers(4, vocab, size=(global_batch, length)).astype(np.int32)
+  tokens[:, 0] = 2
+  for i, n in enumerate(rng.integers(2, length, size=global_batch)):
+    tokens[i, n:] = 0
+  batches.append({{'tokens': tokens, 'label': rng.integers(0, 3, global_batch).astype(np.int32),
+                   'weight': np.ones(global_batch, np.float32)}})
+if task == 'mlm':
+  model = models.build_masked_lm(config.model, vocab)
+  k = masking.num_predictions(length, 0.15)
+  inputs = (jnp.ones((1, length), jnp.int32), jnp.zeros((1, k), jnp.int32))
+  objective = functools.partial(tasks.mlm_objective, vocab_size=vocab, rate=0.15,
+                                mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
+  for b in batches: del b['label']
+else:
+  model = models.build_classifier(config.model, vocab, 3)
+  inputs = (jnp.ones((1, length), jnp.int32),)
+  objective = tasks.classification_objective
+results = {{}}
+for name, mode, n in (('pmap8', 'pmap', 8), ('jit8', 'jit', 8), ('jit1', 'jit', 1)):
+  dp = parallel.DataParallel(mode, jax.devices()[:n])
+  state = dp.put_state(experiment.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
+  step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))
+  rng_key = jax.random.PRNGKey(1)
+  losses = []
+  for b in batches:
+    state, metrics = step(state, dp.put_batch(b), rng_key if mode == 'pmap' else rng_key)
+    m = jax.device_get(metrics)
+    losses.append(float(m['loss_sum'] / m['count']))
+  params = jax.device_get(dp.to_checkpoint_layout(state).params)
+  results[name] = {{'losses': losses,
+                    'params': [np.asarray(x).ravel().tolist() for x in jax.tree.leaves(params)]}}
+print(json.dumps(results))
+'''
+
+
+@pytest.mark.parametrize('task,family', [('classify', 'cnn'), ('classify', 'transformer'),
+                                         ('mlm', 'rnn'), ('mlm', 'transformer')])
+def test_pmap_mesh_and_one_device_agree(task, family):
+  out = json.loads(run_python(EQUIVALENCE.format(task=task, family=family), devices=8)
+                   .strip().splitlines()[-1])
+  ref = out['jit1']
+  for name in ('pmap8', 'jit8'):
+    np.testing.assert_allclose(out[name]['losses'], ref['losses'], rtol=2e-5, atol=2e-6)
+    for a, b in zip(out[name]['params'], ref['params']):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-6)
+  assert ref['losses'][-1] != ref['losses'][0]  # It trained.
+
+
+def test_global_batch_not_divisible_by_devices_is_refused():
+  out = run_python('''
+    from textcls_jax import parallel
+    try:
+      parallel.DataParallel('jit').host_batch_size(30)
+    except ValueError as e:
+      print(e)
+  ''', devices=8)
+  assert 'train.batch_size=30 is not divisible by the 8 devices; use a multiple of 8' in out
