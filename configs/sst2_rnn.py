@@ -15,6 +15,6 @@ from textcls_jax import config_base
 def get_config():
   c = config_base.base_config()
   c.model = config_base.rnn_model()
-  c.train.num_steps = 4000
+  c.train.num_steps = 2000
   c.optim.learning_rate = 2e-3
   return c

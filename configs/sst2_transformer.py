@@ -15,7 +15,7 @@ from textcls_jax import config_base
 def get_config():
   c = config_base.base_config()
   c.model = config_base.transformer_model()
-  c.train.num_steps = 3000
+  c.train.num_steps = 1500
   c.optim.learning_rate = 5e-4
   c.optim.warmup_steps = 300
   return c

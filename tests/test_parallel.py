@@ -106,3 +106,87 @@ def test_global_batch_not_divisible_by_devices_is_refused():
       print(e)
   ''', devices=8)
   assert 'train.batch_size=30 is not divisible by the 8 devices; use a multiple of 8' in out
+
+
+@pytest.fixture(scope='module')
+def sentiment_dir(tmp_path_factory):
+  from test_train import write_sentiment_tsv
+  d = tmp_path_factory.mktemp('sentiment_mp')
+  write_sentiment_tsv(d / 'train.tsv', 400, seed=0)
+  write_sentiment_tsv(d / 'dev.tsv', 64, seed=1)
+  return d
+
+
+def main_command(workdir, data_dir, steps, *extra):
+  return [sys.executable, '-m', 'textcls_jax.main', '--config=configs/tiny.py',
+          f'--workdir={workdir}', f'--config.data.source=tsv:{data_dir}',
+          '--config.tokenizer.vocab_size=60', '--config.data.max_len=16',
+          '--config.train.batch_size=16', '--config.eval.batch_size=32',
+          f'--config.train.num_steps={steps}', '--config.train.log_every_steps=2',
+          '--config.train.eval_every_steps=4', '--config.checkpoint.every_steps=4',
+          '--config.optim.schedule=constant', '--config.optim.eps=0.001', *extra]
+
+
+def start(cmd, devices, env_extra=None):
+  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}',
+             TF_CPP_MIN_LOG_LEVEL='2', JAX_PLATFORMS='cpu', **(env_extra or {}))
+  return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+def finish(proc, timeout=600):
+  out, _ = proc.communicate(timeout=timeout)
+  assert proc.returncode == 0, out[-4000:]
+  return out
+
+
+def final_params(workdir):
+  """The latest checkpoint's parameters, restored here: in 1 process on 1 device."""
+  from textcls_jax.predict import Predictor
+  import jax
+  return [np.asarray(x) for x in jax.tree.leaves(Predictor.from_workdir(str(workdir),
+                                                                        'latest')._params)]
+
+
+def assert_params_close(a, b):
+  assert len(a) == len(b)
+  for x, y in zip(a, b):
+    np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def test_two_processes_match_one_process_and_restore_on_one_device(tmp_path, sentiment_dir):
+  """The README's multi-host command, on 127.0.0.1: 2 processes x 2 devices == 1 x 4 devices."""
+  single = start(main_command(tmp_path / 'one', sentiment_dir, 8), devices=4)
+  finish(single)
+  port = free_port()
+  procs = [start(main_command(tmp_path / 'two', sentiment_dir, 8,
+                              f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2',
+                              f'--process_id={i}'), devices=2) for i in range(2)]
+  outs = [finish(p) for p in procs]
+  assert 'on 4 device(s), 2 host(s)' in outs[0]
+  assert 'step 8/8' in outs[0] and 'step 8/8' not in outs[1]  # Only process 0 logs progress.
+  assert_params_close(final_params(tmp_path / 'two'), final_params(tmp_path / 'one'))
+
+
+@pytest.mark.parametrize('first,second', [(('pmap', 8), ('jit', 1)), (('jit', 1), ('jit', 8)),
+                                          (('jit', 8), ('pmap', 4))])
+def test_checkpoints_move_across_device_counts_and_modes(tmp_path, sentiment_dir, first, second):
+  """Train 4 steps with one topology, continue to 8 with another: as if run on one throughout."""
+  reference = start(main_command(tmp_path / 'ref', sentiment_dir, 8,
+                                 '--config.model.dropout=0', '--config.model.head_dropout=0'),
+                    devices=1)
+  workdir = tmp_path / 'moved'
+  for (mode, devices), steps in ((first, 4), (second, 8)):
+    out = finish(start(main_command(workdir, sentiment_dir, steps, f'--config.parallel.mode={mode}',
+                                    '--config.model.dropout=0', '--config.model.head_dropout=0'),
+                       devices=devices))
+    assert f'{mode} mode on {devices} device(s)' in out
+  assert 'Resuming from step 4' in out
+  finish(reference)
+  assert_params_close(final_params(workdir), final_params(tmp_path / 'ref'))

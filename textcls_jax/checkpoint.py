@@ -64,9 +64,17 @@ class Checkpointer:
   def restore(self, step: int, target_tree: Any) -> tuple[Any, dict]:
     """Restores step onto the shapes, dtypes and shardings of `target_tree` (arrays or abstract).
 
-    Giving the target is what lets a checkpoint from N devices restore onto M devices.
+    Giving the target is what lets a checkpoint from N devices restore onto M devices; leaves with
+    no sharding of their own are restored replicated over all of this process's devices.
     """
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target_tree)
+    replicated = jax.sharding.NamedSharding(jax.sharding.Mesh(jax.devices(), ('data',)),
+                                            jax.sharding.PartitionSpec())
+    def abstract_leaf(x):
+      # Leaves without a sharding (e.g. from jax.eval_shape) restore replicated on this run's
+      # devices, whatever topology wrote them.
+      sharding = getattr(x, 'sharding', None) or replicated
+      return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
+    abstract = jax.tree.map(abstract_leaf, target_tree)
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
     logging.info('Restored checkpoint step %d from %s', step, self.directory)
