@@ -47,6 +47,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.tokenizer.max_chars = 20_000_000
   c.tokenizer.model_type = 'unigram'
   c.tokenizer.seed = 0
+  c.tokenizer.normalization = 'nmt_nfkc'  # 'nmt_nfkc_cf' also folds case.
 
   c.optim = ml_collections.ConfigDict()
   c.optim.learning_rate = 1e-3

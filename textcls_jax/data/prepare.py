@@ -76,7 +76,7 @@ def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Toke
     else:
       tok.train_sentencepiece(texts, path, vocab_size=tok_cfg.vocab_size,
                               max_chars=tok_cfg.max_chars, model_type=tok_cfg.model_type,
-                              seed=tok_cfg.seed)
+                              seed=tok_cfg.seed, normalization=tok_cfg.normalization)
   return tok.Tokenizer(path)
 
 

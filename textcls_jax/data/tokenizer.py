@@ -29,7 +29,8 @@ class TokenizerError(ValueError):
 
 def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: int,
                         max_chars: int = 10_000_000, model_type: str = 'unigram',
-                        character_coverage: float = 0.9995, seed: int = 0) -> str:
+                        character_coverage: float = 0.9995, seed: int = 0,
+                        normalization: str = 'nmt_nfkc') -> str:
   """Trains a SentencePiece model on at most `max_chars` characters of `texts`.
 
   The texts are taken in an order shuffled by `seed` (so a bounded sample is not just the head of
@@ -37,6 +38,8 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
 
   The model is written atomically to `output_path` (a temporary file is renamed into place), so
   an interrupted run never leaves a half-written tokenizer behind.
+  `normalization` is SentencePiece's normalization rule; 'nmt_nfkc_cf' also folds case (the rule
+  is stored in the model, so every later encoding, in Python or in tf.data, applies it).
   Returns `output_path`.
   """
   import sentencepiece as spm  # Imported here: only training needs the Python trainer.
@@ -63,7 +66,8 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
     prefix = os.path.join(tmp, 'spm')
     spm.SentencePieceTrainer.train(
         input=corpus, model_prefix=prefix, vocab_size=vocab_size, model_type=model_type,
-        character_coverage=character_coverage, pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1,
+        character_coverage=character_coverage, normalization_rule_name=normalization,
+        pad_id=PAD_ID, unk_id=UNK_ID, bos_id=-1,
         eos_id=-1, user_defined_symbols=list(SPECIAL_PIECES[CLS_ID:]),
         # A small corpus cannot fill a large vocabulary; take what it has instead of failing.
         hard_vocab_limit=False, input_sentence_size=0, shuffle_input_sentence=False,
