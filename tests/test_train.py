@@ -172,3 +172,35 @@ def test_killed_run_resumes_from_its_last_checkpoint(data_dir, tmp_path):
   assert resumed >= saved
   steps = [r['step'] for r in _metrics(tmp_path) if r['split'] == 'train']
   assert steps == sorted(set(steps)) and steps[-1] == 3000
+
+
+@pytest.mark.parametrize('case', ['unseen_dev_label', 'missing_column', 'non_utf8', 'missing_file'])
+def test_bad_input_gives_one_line_and_leaves_no_files(tmp_path, case):
+  data = tmp_path / 'data'
+  data.mkdir()
+  write_sentiment_tsv(data / 'train.tsv', 50, seed=0)
+  write_sentiment_tsv(data / 'dev.tsv', 10, seed=1)
+  source = f'tsv:{data}'
+  extra = []
+  if case == 'unseen_dev_label':
+    with open(data / 'dev.tsv', 'a') as f:
+      f.write('a so-so film\tmixed\n')
+    expected = "dev.tsv:12: label 'mixed' never appears in the training split (its labels: neg, pos)"
+  elif case == 'missing_column':
+    extra = ['--config.data.label_field=sentiment']
+    expected = "train.tsv:1: no label column 'sentiment'; the columns are: 'sentence', 'label'"
+  elif case == 'non_utf8':
+    with open(data / 'train.tsv', 'ab') as f:
+      f.write(b'caf\xe9 \x93good\x94\tpos\n')
+    expected = 'train.tsv:52: not valid utf-8 (byte 0xe9'
+  else:
+    source = f'tsv:{data}/nothere.tsv'
+    expected = f'file not found: {data}/nothere.tsv'
+  workdir = tmp_path / 'run'
+  proc = _main(workdir, f'--config.data.source={source}', *extra)
+  out, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 1
+  last = out.strip().splitlines()[-1]
+  assert last.startswith('error: ') and expected in last, out[-2000:]
+  assert 'Traceback' not in out
+  assert not workdir.exists() or os.listdir(workdir) == []

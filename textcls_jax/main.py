@@ -49,7 +49,15 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   quiet_library_logs()
   parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  from textcls_jax.data.sources import DataError
+  from textcls_jax.data.tokenizer import TokenizerError
+  from textcls_jax.transfer import TransferError
+  try:
+    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except (DataError, TokenizerError, TransferError, PermissionError) as e:
+    # Input mistakes get one line naming the file, line or field, not a traceback.
+    logging.error('%s', e)
+    sys.exit(f'error: {e}')
 
 
 def check_config_overrides(argv: list[str]) -> None:

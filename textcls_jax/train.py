@@ -166,16 +166,18 @@ def train_and_evaluate(config, workdir: str) -> dict:
                               config.model.to_dict())
   # Process 0 makes the workdir's files (config, tokenizer, labels, token caches); the others wait
   # for it and then read them.
+  # The data is read and checked before the config is saved, so bad input leaves no files.
   if is_main:
     wd.check_writable(workdir)
-    save_config(config, workdir)
   else:
     _barrier('workdir prepared')
   exp = experiment.build_experiment(config, workdir, train_batch=train_batch,
                                     eval_batch=eval_batch, num_hosts=dp.num_hosts,
                                     host_id=dp.host_id)
-  if is_main and jax.process_count() > 1:
-    _barrier('workdir prepared')
+  if is_main:
+    save_config(config, workdir)
+    if jax.process_count() > 1:
+      _barrier('workdir prepared')
   total_steps = config.train.num_steps
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   state = experiment.create_train_state(config, exp.model, exp.init_inputs, init_rng)

@@ -37,7 +37,7 @@ def load_splits(data_cfg) -> tuple[sources.Examples, sources.Examples]:
 
 
 def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
-  """The label vocabulary saved in the workdir, or inferred from train and saved there."""
+  """The label vocabulary saved in the workdir, or the one inferred from train (not yet saved)."""
   path = os.path.join(workdir, wd.LABELS)
   inferred = sources.LabelVocab.from_examples(train)
   if os.path.exists(path):
@@ -47,7 +47,6 @@ def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
           f'{path} holds labels {saved.names}, but {train.name} has {inferred.names}: this workdir '
           'belongs to another dataset; use a new --workdir')
     return saved
-  wd.write_json(path, inferred.to_json())
   return inferred
 
 
@@ -81,11 +80,15 @@ def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Toke
 
 
 def prepare_classification(config, workdir: str) -> ClassificationData:
+  # Everything is read and checked before the first file is written to the workdir.
   train, dev = load_splits(config.data)
   vocab = label_vocab(train, workdir)
+  train_ids, dev_ids = vocab.encode(train), vocab.encode(dev)
+  labels_path = os.path.join(workdir, wd.LABELS)
+  if not os.path.exists(labels_path):
+    wd.write_json(labels_path, vocab.to_json())
   tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, config.get('init_from', ''))
-  data = ClassificationData(train.texts, vocab.encode(train), dev.texts, vocab.encode(dev), vocab,
-                            tokenizer)
+  data = ClassificationData(train.texts, train_ids, dev.texts, dev_ids, vocab, tokenizer)
   logging.info('Data: %d train / %d dev examples, %d classes %s, vocab %d', len(data.train_texts),
                len(data.dev_texts), len(vocab), vocab.names, tokenizer.vocab_size)
   return data
