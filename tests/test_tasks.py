@@ -69,3 +69,30 @@ def test_schedule_warms_up_then_decays(schedule):
     assert float(lr(99)) == pytest.approx(1.0)
   else:
     assert float(lr(100)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_layerwise_scales_decay_with_depth():
+  params = {'encoder': {'embed': {'embedding': 1.0}, 'pos_embed': 1.0,
+                        'block_0': {'mlp_in': {'kernel': 1.0}},
+                        'block_1': {'mlp_in': {'kernel': 1.0}}, 'ln_final': {'scale': 1.0}},
+            'head': {'out': {'kernel': 1.0}}}
+  s = optim.layerwise_scales(params, 0.5)
+  assert s['head']['out']['kernel'] == 1.0 and s['encoder']['ln_final']['scale'] == 1.0
+  assert s['encoder']['block_1']['mlp_in']['kernel'] == 0.5
+  assert s['encoder']['block_0']['mlp_in']['kernel'] == 0.25
+  assert s['encoder']['embed']['embedding'] == 0.125 and s['encoder']['pos_embed'] == 0.125
+
+
+def test_freeze_encoder_for_the_first_steps():
+  import jax
+  import optax
+  params = {'encoder': {'w': jnp.ones(2)}, 'head': {'w': jnp.ones(2)}}
+  tx = optax.chain(optax.sgd(1.0), optim.freeze_subtree('encoder', 2))
+  state = tx.init(params)
+  grads = jax.tree.map(jnp.ones_like, params)
+  moved = []
+  for _ in range(3):
+    updates, state = tx.update(grads, state, params)
+    params = optax.apply_updates(params, updates)
+    moved.append((float(params['encoder']['w'][0]), float(params['head']['w'][0])))
+  assert moved == [(1.0, 0.0), (1.0, -1.0), (0.0, -2.0)]

@@ -98,3 +98,31 @@ def transformer_model() -> ml_collections.ConfigDict:
       name='transformer', hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024, max_len=128,
       dropout=0.1, attention_dropout=0.1, pooling='cls', dtype='float32', head_hidden_dim=0,
       head_dropout=0.1))
+
+
+def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,
+                       data_dir: str = '../shared/data') -> ml_collections.ConfigDict:
+  """MLM pretraining on IMDB's unlabeled reviews and Gutenberg books, half and half, with held-out
+  Gutenberg books for perplexity; case-folded SentencePiece (SST-2 text is lowercased)."""
+  c = base_config()
+  c.task = 'mlm'
+  c.model = model
+  c.data.corpus_sources = (f'jsonl:{data_dir}/imdb/unsup.jsonl.gz',
+                           f'text:{data_dir}/gutenberg_en/train.txt.gz')
+  c.data.corpus_weights = (0.5, 0.5)
+  c.data.corpus_eval = f'text:{data_dir}/gutenberg_en/valid.txt.gz'
+  c.data.text_field = 'text'
+  c.data.seq_len = 64  # SST-2 sentences are short; 64 tokens hold several of them.
+  c.tokenizer.normalization = 'nmt_nfkc_cf'
+  c.train.batch_size = 64
+  c.train.num_steps = num_steps
+  c.train.log_every_steps = 100
+  c.train.eval_every_steps = 1000
+  c.eval.batch_size = 64
+  c.eval.max_batches = 20
+  c.checkpoint.every_steps = 500
+  c.checkpoint.best_metric = 'loss'
+  c.checkpoint.best_mode = 'min'
+  c.optim.learning_rate = 1e-3
+  c.optim.warmup_steps = num_steps // 10
+  return c
