@@ -6,7 +6,11 @@ Command (TFDS glue/sst2, offline here with the prepared copy):
 The same data from local TSV files (one override):
   python -m textcls_jax.main --config=configs/sst2_transformer.py --workdir=runs/sst2_transformer \
       --config.data.source=tsv:../shared/data/sst2
-Result: RESULT_PENDING
+Result (the local-TSV command, seed 0, 2026-11-28):
+SST-2 dev accuracy 0.804 (macro-F1 0.804) at the final step 1,500, in 11.6 minutes
+(696 s wall) on 2 CPU cores, about 165 examples/s, while test runs shared the cores. Dev accuracy on
+the way: 0.792 @500, 0.804 @1000. (Run for 3,000 steps it peaked at 0.818 @1500 and ended at 0.796:
+from scratch on 67k short phrases it overfits; pretraining is what this model needs.)
 """
 
 from textcls_jax import config_base
