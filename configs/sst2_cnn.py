@@ -7,9 +7,10 @@ The same data from local TSV files (one override):
   python -m textcls_jax.main --config=configs/sst2_cnn.py --workdir=runs/sst2_cnn \
       --config.data.source=tsv:../shared/data/sst2
 Result (the local-TSV command, seed 0, 2026-11-28):
-SST-2 dev accuracy 0.830 (macro-F1 0.830) at the final step 4,000, in 2.6 minutes
-(157 s wall, tokenizer training included) on 2 CPU cores, about 2,300 examples/s.
-Dev accuracy on the way: 0.794 @500, 0.831 @1000, 0.833 @1500, 0.830 @2000 (it overfits after ~1,500).
+SST-2 dev accuracy 0.822 (macro-F1 0.822) at the final step 4,000, in 4.9 minutes (294 s wall,
+tokenizer training included) on 2 CPU cores shared with a pretraining job; alone on the cores the
+same config ran in 2.6 minutes (about 2,300 examples/s). Dev accuracy on the way: 0.789 @500,
+0.825 @1000, 0.830 @1500, 0.828 @2000: it overfits after ~1,500 steps.
 """
 
 from textcls_jax import config_base
