@@ -12,7 +12,6 @@ import functools
 from typing import Callable, Iterable, Iterator, Optional
 
 import jax.numpy as jnp
-import numpy as np
 
 from textcls_jax import masking
 from textcls_jax import models

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Iterable, Optional, Sequence, Union
+from typing import Sequence, Union
 
 from absl import app
 from absl import flags

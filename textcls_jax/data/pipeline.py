@@ -13,7 +13,7 @@ compiles one program per bucket rather than one per length.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
