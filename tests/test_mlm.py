@@ -197,3 +197,24 @@ def test_pretrained_encoder_loads_exactly_into_a_classifier(tmp_path):
   with pytest.raises(transfer.TransferError, match="holds a 'cnn' encoder, but this config builds "
                                                    "a 'rnn' encoder"):
     train.train_and_evaluate(bad, str(tmp_path / 'bad'))
+
+
+def test_unlabeled_tfds_source_with_split_and_char_budget():
+  import tensorflow_datasets as tfds
+  assert corpus.parse_unlabeled_spec('tfds:imdb_reviews@unsupervised') == ('tfds:imdb_reviews',
+                                                                            'unsupervised')
+  assert corpus.parse_unlabeled_spec('text:a/b.txt') == ('text:a/b.txt', 'train')
+  with tfds.testing.mock_data(num_examples=12):
+    texts = list(corpus.read_texts('tfds:imdb_reviews@unsupervised', text_field='text'))
+    assert len(texts) == 12 and all(isinstance(t, str) and t for t in texts)
+    limited = list(corpus.read_texts('tfds:imdb_reviews@unsupervised', text_field='text',
+                                     max_chars=1))
+    assert len(limited) == 1
+
+
+def test_local_unlabeled_sources_skip_empty_lines(tmp_path):
+  import gzip
+  path = tmp_path / 'books.txt.gz'
+  with gzip.open(path, 'wt') as f:
+    f.write('first paragraph\n\nsecond one\n   \nthird\n')
+  assert list(corpus.read_texts(f'text:{path}')) == ['first paragraph', 'second one', 'third']
