@@ -203,4 +203,32 @@ def test_bad_input_gives_one_line_and_leaves_no_files(tmp_path, case):
   last = out.strip().splitlines()[-1]
   assert last.startswith('error: ') and expected in last, out[-2000:]
   assert 'Traceback' not in out
-  assert not workdir.exists() or os.listdir(workdir) == []
+  assert not workdir.exists() or set(os.listdir(workdir)) <= {'.lock'}
+
+
+def test_sigterm_saves_and_exits_cleanly_and_a_second_run_is_refused(data_dir, tmp_path):
+  args = [f'--config.data.source=tsv:{data_dir}', '--config.tokenizer.vocab_size=60',
+          '--config.data.max_len=16', '--config.train.num_steps=100000',
+          '--config.checkpoint.every_steps=100000', '--config.train.eval_every_steps=100000',
+          '--config.train.log_every_steps=20']
+  first = _main(tmp_path, *args)
+  deadline = time.time() + 240
+  while time.time() < deadline and not (tmp_path / wd.METRICS).exists():
+    time.sleep(0.1)
+  while time.time() < deadline and not (tmp_path / wd.METRICS).read_text().strip():
+    time.sleep(0.1)  # Training has started: the first progress line is written.
+  second = _main(tmp_path, *args)
+  out2, _ = second.communicate(timeout=240)
+  assert second.returncode == 1
+  assert f'{tmp_path} is in use by pid {first.pid}' in out2.strip().splitlines()[-1]
+  first.send_signal(signal.SIGTERM)
+  out1, _ = first.communicate(timeout=240)
+  assert first.returncode == 0, out1[-3000:]
+  stopped = int(out1.split('Stopped by SIGTERM at step ')[1].split(';')[0])
+  assert stopped > 0
+  assert sorted(int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)) == [stopped]
+  # The lock died with the process: the same command runs again and resumes there.
+  third = _main(tmp_path, *args[:3], f'--config.train.num_steps={stopped + 20}', *args[4:])
+  out3, _ = third.communicate(timeout=300)
+  assert third.returncode == 0, out3[-3000:]
+  assert f'Resuming from step {stopped}' in out3

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from absl import logging
 from flax import struct
@@ -150,7 +152,22 @@ def _flat(d, prefix=''):
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains as `config` says (task 'classify' or 'mlm') in `workdir`, resuming from its latest
   checkpoint, data-parallel over every device of every host. Returns the last evaluation's figures.
+
+  The workdir is locked for the run: a second live run on it is refused (WorkdirBusyError).
+  SIGTERM or SIGINT stops the run after the current step with a checkpoint saved.
   """
+  lock = None
+  if jax.process_index() == 0:
+    wd.check_writable(workdir)
+    lock = wd.WorkdirLock(workdir).acquire()
+  try:
+    return _train_and_evaluate(config, workdir)
+  finally:
+    if lock:
+      lock.release()
+
+
+def _train_and_evaluate(config, workdir: str) -> dict:
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
   from clu import metric_writers
@@ -166,9 +183,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   # Process 0 makes the workdir's files (config, tokenizer, labels, token caches); the others wait
   # for it and then read them.
   # The data is read and checked before the config is saved, so bad input leaves no files.
-  if is_main:
-    wd.check_writable(workdir)
-  else:
+  if not is_main:
     _barrier('workdir prepared')
   exp = experiment.build_experiment(config, workdir, train_batch=train_batch,
                                     eval_batch=eval_batch, num_hosts=dp.num_hosts,
@@ -237,8 +252,18 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   train_iter = exp.train_batches(start_step)
   step = start_step
+  preemption = PreemptionHandler()
   try:
     while step < total_steps:
+      if preemption.requested(step, config.train.log_every_steps):
+        checkpoints.save(step, {'state': _state_tree(dp.to_checkpoint_layout(state)),
+                                'rng': dp.replicate_plain(base_rng)},
+                         meta={'step': step, 'data_position': step * config.train.batch_size,
+                               'metrics': {}}, metrics=None)
+        checkpoints.wait()
+        logging.warning('Stopped by %s at step %d; checkpoint saved. Run the same command to '
+                        'resume.', preemption.signal_name, step)
+        break
       batch = dp.put_batch(next(train_iter))
       state, metrics = p_train_step(state, batch, base_rng)
       train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
@@ -267,12 +292,50 @@ def train_and_evaluate(config, workdir: str) -> dict:
       dev_figures = checkpoints.read_meta(latest).get('metrics') or evaluate_and_record(step)
       logging.info('Training already finished at step %d', step)
   finally:
+    preemption.restore()
     checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.
     writer.flush()
     writer.close()
     if metrics_file:
       metrics_file.close()
   return dev_figures
+
+
+class PreemptionHandler:
+  """SIGTERM/SIGINT ask the loop to stop after the current step, save, and return normally.
+
+  With several processes the request is agreed on every `every` steps (all processes must save
+  together); with one process it is honoured at the next step.
+  """
+
+  def __init__(self):
+    import signal
+    self._signal = signal
+    self.signal_name = None
+    self._previous = {}
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._previous[sig] = signal.signal(sig, self._handle)
+
+  def _handle(self, signum, frame):
+    del frame
+    self.signal_name = self._signal.Signals(signum).name
+
+  def requested(self, step: int, every: int) -> bool:
+    if jax.process_count() == 1:
+      return self.signal_name is not None
+    if step % every:
+      return False
+    from jax.experimental import multihost_utils
+    flags = multihost_utils.process_allgather(np.int32(self.signal_name is not None))
+    if flags.any() and self.signal_name is None:
+      self.signal_name = 'a signal to another process'
+    return bool(flags.any())
+
+  def restore(self) -> None:
+    for sig, handler in self._previous.items():
+      self._signal.signal(sig, handler)
+    self._previous = {}
 
 
 def _barrier(name: str) -> None:

@@ -79,3 +79,41 @@ class MetricsFile:
 
   def close(self) -> None:
     self._f.close()
+
+
+class WorkdirLock:
+  """An exclusive lock on a workdir, held for the life of the process that holds it.
+
+  It is an flock on `WORKDIR/.lock`: the kernel releases it when the process dies, however it dies,
+  so a lock left by a killed run never blocks the next one. A second live process is refused.
+  """
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, '.lock')
+    self._fd = None
+
+  def acquire(self) -> 'WorkdirLock':
+    import fcntl
+    import socket
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(fd, 200).decode(errors='replace').strip() or 'another process'
+      os.close(fd)
+      raise WorkdirBusyError(f'{os.path.dirname(self.path)} is in use by {holder}; wait for it '
+                             'to finish or stop it (a lock of a dead process is released by '
+                             'itself)') from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f'pid {os.getpid()} on {socket.gethostname()}\n'.encode())
+    self._fd = fd
+    return self
+
+  def release(self) -> None:
+    if self._fd is not None:
+      os.close(self._fd)  # Closing the descriptor drops the flock.
+      self._fd = None
+
+
+class WorkdirBusyError(RuntimeError):
+  """A live run already holds the workdir."""
