@@ -5,7 +5,10 @@ Commands:
   python -m textcls_jax.main --config=configs/pretrain_transformer.py --workdir=runs/pretrain_transformer
   python -m textcls_jax.main --config=configs/sst2_transformer_pretrained.py \
       --workdir=runs/sst2_transformer_pretrained --config.data.source=tsv:../shared/data/sst2
-Result: RESULT_PENDING
+Result (2026-11-28, seed 0):
+SST-2 dev accuracy 0.805 at step 1,500 in 13.7 minutes (cores shared), after
+configs/pretrain_transformer.py (only 400
+steps); from scratch the same model scores 0.804. Pretraining this short does not help yet.
 """
 
 import importlib.util
