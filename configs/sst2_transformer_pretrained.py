@@ -7,8 +7,8 @@ Commands:
       --workdir=runs/sst2_transformer_pretrained --config.data.source=tsv:../shared/data/sst2
 Result (2026-11-28, seed 0):
 SST-2 dev accuracy 0.805 at step 1,500 in 13.7 minutes (cores shared), after
-configs/pretrain_transformer.py (only 400
-steps); from scratch the same model scores 0.804. Pretraining this short does not help yet.
+configs/pretrain_transformer.py (only 400 steps); from scratch the same model scores 0.804.
+Pretraining this short does not help yet.
 """
 
 import importlib.util
