@@ -232,3 +232,18 @@ def test_sigterm_saves_and_exits_cleanly_and_a_second_run_is_refused(data_dir, t
   out3, _ = third.communicate(timeout=300)
   assert third.returncode == 0, out3[-3000:]
   assert f'Resuming from step {stopped}' in out3
+
+
+def test_real_sst2_short_run_beats_a_floor(shared_data, tmp_path):
+  """A short CNN run on the real SST-2 files: 500 steps (about 30 s here) must pass 0.78 dev."""
+  config = _load_config('sst2_cnn')
+  config.data.source = f'tsv:{shared_data / "sst2"}'
+  config.tokenizer.vocab_size = 4000
+  config.tokenizer.max_chars = 2_000_000
+  config.train.num_steps = 500
+  config.train.eval_every_steps = 500
+  config.checkpoint.every_steps = 500
+  config.optim.warmup_steps = 50
+  figures = train.train_and_evaluate(config, str(tmp_path))
+  assert figures['count'] == 872  # Every dev sentence, once.
+  assert figures['accuracy'] >= 0.78, figures
