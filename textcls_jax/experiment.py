@@ -30,9 +30,7 @@ class Experiment:
   summarize: Callable  # metric sums -> figures
   train_batches: Callable[[int], Iterator[dict]]  # start_step -> this host's batches
   eval_batches: Callable[[], Iterable[dict]]
-  vocab_size: int
   label_names: Optional[list] = None
-  best_metric_default: str = 'accuracy'
 
 
 def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int, num_hosts: int = 1,
@@ -62,7 +60,7 @@ def _classification(config, workdir, train_batch, eval_batch, num_hosts, host_id
       model=model, init_inputs=(jnp.ones((1, data_cfg.max_len), jnp.int32),),
       objective=tasks.classification_objective, summarize=tasks.summarize_classification,
       train_batches=train_batches, eval_batches=dev.as_numpy_iterator,
-      vocab_size=data.tokenizer.vocab_size, label_names=data.labels.names)
+      label_names=data.labels.names)
 
 
 def _mlm(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experiment:
@@ -87,7 +85,7 @@ def _mlm(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experi
       model=model,
       init_inputs=(jnp.ones((1, seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32)),
       objective=objective, summarize=tasks.summarize_mlm, train_batches=train_batches,
-      eval_batches=lambda: eval_batches, vocab_size=vocab_size, best_metric_default='loss')
+      eval_batches=lambda: eval_batches)
 
 
 def model_for_config(config, workdir: str, vocab_size: int):

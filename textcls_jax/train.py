@@ -180,9 +180,8 @@ def _train_and_evaluate(config, workdir: str) -> dict:
     transfer.check_compatible(config.init_from,
                               transfer.pretrained_config(config.init_from).model.to_dict(),
                               config.model.to_dict())
-  # Process 0 makes the workdir's files (config, tokenizer, labels, token caches); the others wait
-  # for it and then read them.
-  # The data is read and checked before the config is saved, so bad input leaves no files.
+  # Process 0 makes the workdir's files (tokenizer, labels, token caches, then the config, so that
+  # bad input leaves none); the others wait for it and then read them.
   if not is_main:
     _barrier('workdir prepared')
   exp = experiment.build_experiment(config, workdir, train_batch=train_batch,
