@@ -68,6 +68,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.num_steps = 2000
   c.train.log_every_steps = 100
   c.train.eval_every_steps = 500
+  # A NaN/Inf loss or gradient is never applied; then 'stop' (an error naming the step) or 'skip'
+  # (go on, counting skipped steps in the log and metrics).
+  c.train.on_nonfinite = 'stop'
 
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 256  # Global, like train.batch_size.
@@ -78,6 +81,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.checkpoint.max_to_keep = 2
   c.checkpoint.best_metric = 'accuracy'  # A dev figure; '' keeps only the latest.
   c.checkpoint.best_mode = 'max'
+  # A latest checkpoint that fails its checksum or cannot be read: 'fallback' to the newest good one
+  # (with a warning; the bad one is moved aside), or 'error'.
+  c.checkpoint.on_corrupt = 'fallback'
   return c
 
 

@@ -52,10 +52,12 @@ def main(argv):
   from textcls_jax.data.sources import DataError
   from textcls_jax.data.tokenizer import TokenizerError
   from textcls_jax.transfer import TransferError
+  from textcls_jax.checkpoint import CheckpointCorruptError
   from textcls_jax.workdir import WorkdirBusyError
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (DataError, TokenizerError, TransferError, PermissionError, WorkdirBusyError) as e:
+  except (DataError, TokenizerError, TransferError, PermissionError, WorkdirBusyError,
+          train.NonFiniteError, CheckpointCorruptError) as e:
     # Input mistakes get one line naming the file, line or field, not a traceback.
     logging.error('%s', e)
     sys.exit(f'error: {e}')

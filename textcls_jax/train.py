@@ -57,7 +57,9 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Cal
       that per-example randomness does not depend on how the batch is split over devices.
     axis_name: under jax.pmap, the device axis to average gradients and sum metrics over. Under
       jax.jit (one device, or a sharded global batch) it is None and XLA does the reductions.
-  Returns the new state and metric sums, with grad_norm_sum and steps added.
+  Returns the new state and metric sums, with grad_norm_sum, steps (applied updates) and
+  nonfinite_steps (0 or 1) added; a step whose loss or gradient is not finite applies no update and
+  contributes only nonfinite_steps.
   """
   step_rng = jax.random.fold_in(rng, state.step)
   row_offset = _row_offset(batch, axis_name)
@@ -71,11 +73,21 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Cal
   if axis_name is not None:
     grads = jax.lax.psum(grads, axis_name)
     metrics = jax.lax.psum(metrics, axis_name)
+  grad_norm = optax.tree.norm(grads)
+  finite = jnp.isfinite(metrics['loss_sum']) & jnp.isfinite(grad_norm)
   updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
-  new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
-                            opt_state=opt_state)
-  metrics['grad_norm_sum'] = optax.tree.norm(grads)
-  metrics['steps'] = jnp.ones((), jnp.float32)
+  # A non-finite loss or gradient leaves params and optimizer state as they were, so that neither
+  # the state nor a checkpoint ever holds NaN; the step still advances (the data moves on) and the
+  # loop stops or counts the skip (config.train.on_nonfinite).
+  keep_if_bad = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+  new_state = state.replace(
+      step=state.step + 1,
+      params=keep_if_bad(optax.apply_updates(state.params, updates), state.params),
+      opt_state=keep_if_bad(opt_state, state.opt_state))
+  metrics = jax.tree.map(lambda m: jnp.where(finite, m, jnp.zeros_like(m)), metrics)
+  metrics['grad_norm_sum'] = jnp.where(finite, grad_norm, 0.0)
+  metrics['steps'] = finite.astype(jnp.float32)
+  metrics['nonfinite_steps'] = 1.0 - metrics['steps']
   return new_state, metrics
 
 
@@ -172,6 +184,11 @@ def _train_and_evaluate(config, workdir: str) -> dict:
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
   from clu import metric_writers
 
+  for key, allowed in (('train.on_nonfinite', ('stop', 'skip')),
+                       ('checkpoint.on_corrupt', ('fallback', 'error'))):
+    section, name = key.split('.')
+    if config[section][name] not in allowed:
+      raise ValueError(f'{key} must be one of {allowed}, got {config[section][name]!r}')
   dp = parallel.DataParallel(config.parallel.mode)
   is_main = jax.process_index() == 0
   train_batch = dp.host_batch_size(config.train.batch_size)
@@ -202,11 +219,12 @@ def _train_and_evaluate(config, workdir: str) -> dict:
   checkpoints = ckpt_lib.Checkpointer(
       os.path.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)
-  start_step = 0
-  latest = checkpoints.latest_step()
-  if latest is not None:
-    target = dp.replicate_plain({'state': _state_tree(state), 'rng': base_rng})
-    tree, meta = checkpoints.restore(latest, target)
+  start_step, latest, resumed_train_sums = 0, None, None
+  restored = checkpoints.restore_latest(
+      dp.replicate_plain({'state': _state_tree(state), 'rng': base_rng}),
+      on_corrupt=config.checkpoint.on_corrupt)
+  if restored is not None:
+    latest, tree, meta = restored
     state = state.replace(**tree['state'])
     base_rng = tree['rng']
     start_step = int(jax.device_get(tree['state']['step']))
@@ -214,6 +232,9 @@ def _train_and_evaluate(config, workdir: str) -> dict:
       raise ValueError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
                        f'step {start_step} x batch {config.train.batch_size}; was '
                        'train.batch_size changed?')
+    # A stop between two log steps saved the sums of the unfinished log window: the next train
+    # row then covers the same steps as it would have without the stop.
+    resumed_train_sums = sums_from_json(meta.get('train_sums'))
     logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
   elif config.init_from:
     encoder, _ = transfer.load_encoder_params(config.init_from)
@@ -231,7 +252,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
   metrics_file = (wd.MetricsFile(os.path.join(workdir, wd.METRICS), resume_step=start_step)
                   if is_main else None)
   progress = Progress(start_step, total_steps, config.train.batch_size)
-  train_sums, dev_figures = None, {}
+  train_sums, dev_figures = resumed_train_sums, {}
   schedule = optim.learning_rate_schedule(config.optim, total_steps)
 
   def record(step, split, figures):
@@ -251,14 +272,22 @@ def _train_and_evaluate(config, workdir: str) -> dict:
 
   train_iter = exp.train_batches(start_step)
   step = start_step
+  stop_on_nonfinite = config.train.on_nonfinite == 'stop'
+  nonfinite = NonFiniteGuard(checkpoints, is_main)
+  pending = (step, 0.0)  # (step, its nonfinite_steps flag) still to check.
+  last_saved = start_step if latest is not None else None
   preemption = PreemptionHandler()
   try:
     while step < total_steps:
       if preemption.requested(step, config.train.log_every_steps):
-        checkpoints.save(step, {'state': _state_tree(dp.to_checkpoint_layout(state)),
-                                'rng': dp.replicate_plain(base_rng)},
-                         meta={'step': step, 'data_position': step * config.train.batch_size,
-                               'metrics': {}}, metrics=None)
+        if stop_on_nonfinite:
+          nonfinite.check(*pending)
+        if step != last_saved:  # (The signal may come right after a periodic save.)
+          checkpoints.save(step, {'state': _state_tree(dp.to_checkpoint_layout(state)),
+                                  'rng': dp.replicate_plain(base_rng)},
+                           meta={'step': step, 'data_position': step * config.train.batch_size,
+                                 'metrics': {}, 'train_sums': sums_to_json(train_sums)},
+                           metrics=None)
         checkpoints.wait()
         logging.warning('Stopped by %s at step %d; checkpoint saved. Run the same command to '
                         'resume.', preemption.signal_name, step)
@@ -267,10 +296,18 @@ def _train_and_evaluate(config, workdir: str) -> dict:
       state, metrics = p_train_step(state, batch, base_rng)
       train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
       step += 1
+      if stop_on_nonfinite:
+        # Checked one step behind, so that the host need not wait for the step just dispatched;
+        # checked at once before a save, so that no checkpoint is written past a bad step.
+        nonfinite.check(*pending)
+        pending = (step, metrics['nonfinite_steps'])
+        if step % config.checkpoint.every_steps == 0 or step == total_steps:
+          nonfinite.check(*pending)
       if step % config.train.log_every_steps == 0 or step == total_steps:
         sums = jax.device_get(train_sums)
         figures = exp.summarize(sums)
-        figures['grad_norm'] = float(sums['grad_norm_sum'] / sums['steps'])
+        figures['grad_norm'] = float(sums['grad_norm_sum'] / max(sums['steps'], 1))
+        figures['nonfinite_steps'] = nonfinite.count(sums)
         figures['learning_rate'] = float(schedule(step - 1))
         line, rate = progress.line(step, figures)
         figures['steps_per_s'] = rate
@@ -287,6 +324,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
                          meta={'step': step, 'data_position': step * config.train.batch_size,
                                'metrics': dev_figures if evaluated else {}},
                          metrics=dev_figures if evaluated else None)
+        last_saved = step
     if start_step == total_steps and latest is not None:
       dev_figures = checkpoints.read_meta(latest).get('metrics') or evaluate_and_record(step)
       logging.info('Training already finished at step %d', step)
@@ -298,6 +336,53 @@ def _train_and_evaluate(config, workdir: str) -> dict:
     if metrics_file:
       metrics_file.close()
   return dev_figures
+
+
+def sums_to_json(sums) -> Optional[dict]:
+  """Metric sums (arrays) -> JSON: {name: [dtype, shape, flat values]}; exact for float32."""
+  if sums is None:
+    return None
+  host = jax.device_get(sums)
+  return {k: [str(v.dtype), list(v.shape), np.ravel(v).tolist()] for k, v in host.items()}
+
+
+def sums_from_json(data: Optional[dict]) -> Optional[dict]:
+  if not data:
+    return None
+  return {k: np.asarray(values, dtype).reshape(shape) for k, (dtype, shape, values) in data.items()}
+
+
+class NonFiniteError(RuntimeError):
+  """A step's loss or gradient was NaN or Inf, and config.train.on_nonfinite is 'stop'."""
+
+
+class NonFiniteGuard:
+  """Stops the run at a non-finite step, or counts the skipped ones (train.on_nonfinite)."""
+
+  def __init__(self, checkpoints, is_main: bool):
+    self.checkpoints = checkpoints
+    self.is_main = is_main
+    self.total = 0
+
+  def check(self, step: int, flag) -> None:
+    """Raises NonFiniteError if `flag` (the step's nonfinite_steps metric) is set."""
+    if np.asarray(jax.device_get(flag)).any():
+      self.checkpoints.wait()
+      kept = self.checkpoints.latest_step()
+      raise NonFiniteError(
+          f'step {step}: the loss or a gradient is NaN or Inf; its update was not applied and '
+          f'training stopped. The last checkpoint ({"none" if kept is None else f"step {kept}"}) '
+          'is kept. Lower optim.learning_rate or check the input, or set '
+          'train.on_nonfinite=skip to skip such steps.')
+
+  def count(self, sums) -> float:
+    """Adds a log window's skipped steps to the total and warns about them."""
+    skipped = int(sums['nonfinite_steps'])
+    self.total += skipped
+    if skipped and self.is_main:
+      logging.warning('%d step(s) with a NaN/Inf loss or gradient skipped (%d in this run)',
+                      skipped, self.total)
+    return float(skipped)
 
 
 class PreemptionHandler:
