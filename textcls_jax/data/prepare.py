@@ -67,9 +67,9 @@ def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Toke
     raise tok.TokenizerError(f'{path} differs from {given}: this workdir was made with another '
                              'tokenizer; use a new --workdir')
   if not os.path.exists(path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     if given:
-      tok.Tokenizer(given)  # Validate before copying it in.
+      tok.Tokenizer(given)  # Validated before anything is written to the workdir.
+      os.makedirs(os.path.dirname(path), exist_ok=True)  # (train_sentencepiece makes it itself.)
       shutil.copyfile(given, path + '.tmp')
       os.replace(path + '.tmp', path)
     else:
@@ -84,10 +84,12 @@ def prepare_classification(config, workdir: str) -> ClassificationData:
   train, dev = load_splits(config.data)
   vocab = label_vocab(train, workdir)
   train_ids, dev_ids = vocab.encode(train), vocab.encode(dev)
+  # The tokenizer before labels.json: a bad tokenizer.model_path or init_from is refused before the
+  # first file is written.
+  tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, config.get('init_from', ''))
   labels_path = os.path.join(workdir, wd.LABELS)
   if not os.path.exists(labels_path):
     wd.write_json(labels_path, vocab.to_json())
-  tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, config.get('init_from', ''))
   data = ClassificationData(train.texts, train_ids, dev.texts, dev_ids, vocab, tokenizer)
   logging.info('Data: %d train / %d dev examples, %d classes %s, vocab %d', len(data.train_texts),
                len(data.dev_texts), len(vocab), vocab.names, tokenizer.vocab_size)

@@ -27,6 +27,29 @@ class TokenizerError(ValueError):
   """A tokenizer file that cannot be used."""
 
 
+# SentencePiece's trainer skips input lines longer than this many bytes (its default
+# max_sentence_length), so longer texts are cut into lines of at most this size.
+_MAX_SENTENCE_BYTES = 4192
+
+
+def _sentence_lines(text: str, max_bytes: int = _MAX_SENTENCE_BYTES) -> list[str]:
+  """A whitespace-folded text as lines of at most `max_bytes` UTF-8 bytes, cut between words (and
+  inside a word only where one word is longer than a line)."""
+  if len(text.encode('utf-8')) <= max_bytes:
+    return [text]
+  step = max_bytes // 4  # Characters: one takes at most 4 bytes in UTF-8.
+  lines, line, size = [], [], -1
+  for word in text.split(' '):
+    for part in (word[i:i + step] for i in range(0, len(word), step)):
+      n = len(part.encode('utf-8'))
+      if line and size + 1 + n > max_bytes:
+        lines.append(' '.join(line))
+        line, size = [], -1
+      line.append(part)
+      size += 1 + n
+  return lines + [' '.join(line)]
+
+
 def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: int,
                         max_chars: int = 10_000_000, model_type: str = 'unigram',
                         character_coverage: float = 0.9995, seed: int = 0,
@@ -56,7 +79,10 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
         text = ' '.join(text.split())
         if not text:
           continue
-        f.write(text + '\n')
+        # A text longer than a SentencePiece line goes in as several lines: written as one, it
+        # would be skipped by the trainer after using up the max_chars budget (a single 1 MB text
+        # first in the sample left the trainer with no sentences at all).
+        f.writelines(line + '\n' for line in _sentence_lines(text))
         chars += len(text)
         lines += 1
         if chars >= max_chars:
