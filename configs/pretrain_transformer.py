@@ -16,4 +16,4 @@ from textcls_jax import config_base
 
 def get_config():
   # The same encoder as configs/sst2_transformer.py, so that the fine-tuning run can start from it.
-  return config_base.pretraining_config(config_base.transformer_model(), num_steps=400)
+  return config_base.pretraining_config(config_base.transformer_model(), num_steps=3000)
