@@ -9,15 +9,13 @@ Commands:
 Result: see README.md ("Pretraining").
 """
 
-import importlib.util
 import os
+
+from textcls_jax import config_base
 
 
 def get_config():
-  here = os.path.dirname(os.path.abspath(__file__))
-  spec = importlib.util.spec_from_file_location('scratch', os.path.join(here, 'imdb_cnn.py'))
-  scratch = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(scratch)
-  c = scratch.get_config()
+  c = config_base.config_file(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           'imdb_cnn.py'))
   c.init_from = 'runs/pretrain_imdb_cnn'  # Brings the encoder and its tokenizer.
   return c

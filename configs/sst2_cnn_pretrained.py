@@ -11,15 +11,13 @@ configs/pretrain_cnn.py (3,000 steps); from scratch the same model scores 0.822.
 0.809 @500, 0.831 @1000, 0.834 @1500, 0.835 @2000.
 """
 
-import importlib.util
 import os
+
+from textcls_jax import config_base
 
 
 def get_config():
-  here = os.path.dirname(os.path.abspath(__file__))
-  spec = importlib.util.spec_from_file_location('scratch', os.path.join(here, 'sst2_cnn.py'))
-  scratch = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(scratch)
-  c = scratch.get_config()
+  c = config_base.config_file(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           'sst2_cnn.py'))
   c.init_from = 'runs/pretrain_cnn'  # Brings the encoder and its tokenizer.
   return c

@@ -11,15 +11,13 @@ configs/pretrain_rnn.py (1,500 steps); from scratch the same model scores 0.843.
 0.811 @500, 0.850 @1000, 0.844 @1500.
 """
 
-import importlib.util
 import os
+
+from textcls_jax import config_base
 
 
 def get_config():
-  here = os.path.dirname(os.path.abspath(__file__))
-  spec = importlib.util.spec_from_file_location('scratch', os.path.join(here, 'sst2_rnn.py'))
-  scratch = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(scratch)
-  c = scratch.get_config()
+  c = config_base.config_file(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           'sst2_rnn.py'))
   c.init_from = 'runs/pretrain_rnn'  # Brings the encoder and its tokenizer.
   return c

@@ -11,15 +11,13 @@ configs/pretrain_transformer.py (only 400 steps); from scratch the same model sc
 Pretraining this short does not help yet.
 """
 
-import importlib.util
 import os
+
+from textcls_jax import config_base
 
 
 def get_config():
-  here = os.path.dirname(os.path.abspath(__file__))
-  spec = importlib.util.spec_from_file_location('scratch', os.path.join(here, 'sst2_transformer.py'))
-  scratch = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(scratch)
-  c = scratch.get_config()
+  c = config_base.config_file(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           'sst2_transformer.py'))
   c.init_from = 'runs/pretrain_transformer'  # Brings the encoder and its tokenizer.
   return c

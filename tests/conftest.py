@@ -5,6 +5,7 @@ import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import pathlib
+import random
 
 import pytest
 
@@ -35,3 +36,29 @@ def tiny_tokenizer(tmp_path_factory):
   path = tmp_path_factory.mktemp('tok') / 'spm.model'
   tok.train_sentencepiece(make_corpus(), str(path), vocab_size=60)
   return tok.Tokenizer(str(path))
+
+
+POS = 'good great fine lovely superb'.split()
+NEG = 'bad awful poor dull weak'.split()
+FILLER = 'the film movie plot was is a and it story'.split()
+
+
+def write_sentiment_tsv(path, n, seed):
+  """A TSV (sentence, label) of short sentences whose label is set by one pos/neg word."""
+  rng = random.Random(seed)
+  lines = ['sentence\tlabel']
+  for _ in range(n):
+    label = rng.randint(0, 1)
+    words = rng.choices(FILLER, k=rng.randint(1, 6)) + [rng.choice(POS if label else NEG)]
+    rng.shuffle(words)
+    lines.append(' '.join(words) + '\t' + ('pos' if label else 'neg'))
+  path.write_text('\n'.join(lines) + '\n')
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+  """A folder with train.tsv (600 rows) and dev.tsv (100) of write_sentiment_tsv sentences."""
+  d = tmp_path_factory.mktemp('sentiment')
+  write_sentiment_tsv(d / 'train.tsv', 600, seed=0)
+  write_sentiment_tsv(d / 'dev.tsv', 100, seed=1)
+  return d

@@ -25,17 +25,9 @@ from textcls_jax import train
 from textcls_jax import workdir as wd
 
 from test_mlm import _mlm_config
-from test_train import _metrics, tiny_config, write_sentiment_tsv
+from test_train import _metrics, tiny_config
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  d = tmp_path_factory.mktemp('sentiment')
-  write_sentiment_tsv(d / 'train.tsv', 600, seed=0)
-  write_sentiment_tsv(d / 'dev.tsv', 100, seed=1)
-  return d
 
 
 def _final_meta(workdir):

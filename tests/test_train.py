@@ -3,7 +3,6 @@
 import json
 import os
 import pathlib
-import random
 import signal
 import subprocess
 import sys
@@ -16,29 +15,9 @@ import pytest
 from textcls_jax import train
 from textcls_jax import workdir as wd
 
+from conftest import write_sentiment_tsv
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
-POS = 'good great fine lovely superb'.split()
-NEG = 'bad awful poor dull weak'.split()
-FILLER = 'the film movie plot was is a and it story'.split()
-
-
-def write_sentiment_tsv(path, n, seed):
-  rng = random.Random(seed)
-  lines = ['sentence\tlabel']
-  for _ in range(n):
-    label = rng.randint(0, 1)
-    words = rng.choices(FILLER, k=rng.randint(1, 6)) + [rng.choice(POS if label else NEG)]
-    rng.shuffle(words)
-    lines.append(' '.join(words) + '\t' + ('pos' if label else 'neg'))
-  path.write_text('\n'.join(lines) + '\n')
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  d = tmp_path_factory.mktemp('sentiment')
-  write_sentiment_tsv(d / 'train.tsv', 600, seed=0)
-  write_sentiment_tsv(d / 'dev.tsv', 100, seed=1)
-  return d
 
 
 def tiny_config(data_dir, family='cnn', steps=40):
@@ -63,11 +42,8 @@ def tiny_config(data_dir, family='cnn', steps=40):
 
 
 def _load_config(name):
-  import importlib.util
-  spec = importlib.util.spec_from_file_location(name, REPO / 'configs' / f'{name}.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  from textcls_jax import config_base
+  return config_base.config_file(str(REPO / 'configs' / f'{name}.py'))
 
 
 def _metrics(workdir):

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import ml_collections
+
+
+def config_file(path: str) -> ml_collections.ConfigDict:
+  """get_config() of a config file: lets a config start from another (e.g. a fine-tuning run
+  from the from-scratch config of the same model)."""
+  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
 
 
 def base_config() -> ml_collections.ConfigDict:
