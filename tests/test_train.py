@@ -8,8 +8,6 @@ import subprocess
 import sys
 import time
 
-import jax
-import numpy as np
 import pytest
 
 from textcls_jax import train
@@ -69,26 +67,6 @@ def test_training_learns_and_fills_the_workdir(data_dir, tmp_path, family):
   assert list((tmp_path / wd.TENSORBOARD).iterdir())
 
 
-def _params(workdir, config):
-  from textcls_jax.predict import Predictor
-  return Predictor.from_workdir(str(workdir), 'latest')._params
-
-
-def test_stop_and_resume_equals_an_uninterrupted_run(data_dir, tmp_path):
-  config = tiny_config(data_dir, steps=40)
-  config.optim.schedule = 'constant'  # So that the shorter first leg has the same schedule.
-  train.train_and_evaluate(config, str(tmp_path / 'whole'))
-  config.train.num_steps = 20
-  train.train_and_evaluate(config, str(tmp_path / 'split'))
-  config.train.num_steps = 40
-  train.train_and_evaluate(config, str(tmp_path / 'split'))
-  a, b = _params(tmp_path / 'whole', config), _params(tmp_path / 'split', config)
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-  steps = [(r['step'], r['split']) for r in _metrics(tmp_path / 'split')]
-  assert len(steps) == len(set(steps))  # Nothing logged twice.
-
-
 def test_predict_api_and_cli(data_dir, tmp_path):
   config = tiny_config(data_dir, steps=40)
   train.train_and_evaluate(config, str(tmp_path))
@@ -121,33 +99,6 @@ def test_unknown_config_key_names_the_valid_ones(tmp_path):
   assert proc.returncode != 0
   assert "unknown config key 'train.num_step'" in out and 'num_steps' in out
   assert not (tmp_path / wd.CONFIG).exists()
-
-
-def test_killed_run_resumes_from_its_last_checkpoint(data_dir, tmp_path):
-  """SIGKILL mid-run, then the same command again: it resumes from the checkpoint, not from 0."""
-  args = [f'--config.data.source=tsv:{data_dir}', '--config.tokenizer.vocab_size=60',
-          '--config.data.max_len=16', '--config.train.num_steps=3000',
-          '--config.checkpoint.every_steps=50', '--config.train.eval_every_steps=50',
-          '--config.train.log_every_steps=50']
-  proc = _main(tmp_path, *args)
-  deadline = time.time() + 240
-  ckpt = tmp_path / wd.CHECKPOINTS
-  while time.time() < deadline and proc.poll() is None:
-    if ckpt.exists() and any(s.isdigit() for s in os.listdir(ckpt)):
-      break
-    time.sleep(0.05)
-  assert proc.poll() is None, 'the run ended before the test could kill it'
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  saved = max(int(s) for s in os.listdir(ckpt) if s.isdigit())
-  assert 0 < saved < 3000
-  proc = _main(tmp_path, *args)
-  out, _ = proc.communicate(timeout=600)
-  assert proc.returncode == 0, out[-3000:]
-  resumed = int(out.split('Resuming from step ')[1].split()[0])
-  assert resumed >= saved
-  steps = [r['step'] for r in _metrics(tmp_path) if r['split'] == 'train']
-  assert steps == sorted(set(steps)) and steps[-1] == 3000
 
 
 @pytest.mark.parametrize('case', ['unseen_dev_label', 'missing_column', 'non_utf8', 'missing_file'])

@@ -97,13 +97,17 @@ class Predictor:
             for p in probs]
 
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'A trained workdir.')
-_INPUT = flags.DEFINE_string('input', '-', "Input file ('-' reads standard input).")
-_OUTPUT = flags.DEFINE_string('output', '-', "Output JSONL file ('-' writes standard output).")
-_FORMAT = flags.DEFINE_enum('format', 'text', ['text', 'tsv', 'csv', 'jsonl'], 'Input format.')
-_TEXT_FIELD = flags.DEFINE_string('text_field', 'text', 'Text column/field for tsv/csv/jsonl.')
-_CHECKPOINT = flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
-_BATCH = flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
+def _define_flags() -> None:
+  """The CLI's flags, defined only when the CLI runs: importing `Predictor` next to
+  `textcls_jax.main` (which defines --workdir too) must not raise DuplicateFlagError."""
+  flags.DEFINE_string('workdir', None, 'A trained workdir.')
+  flags.DEFINE_string('input', '-', "Input file ('-' reads standard input).")
+  flags.DEFINE_string('output', '-', "Output JSONL file ('-' writes standard output).")
+  flags.DEFINE_enum('format', 'text', ['text', 'tsv', 'csv', 'jsonl'], 'Input format.')
+  flags.DEFINE_string('text_field', 'text', 'Text column/field for tsv/csv/jsonl.')
+  flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
+  flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
+  flags.mark_flag_as_required('workdir')
 
 
 def _read_texts(path: str, fmt: str, text_field: str) -> list[str]:
@@ -115,27 +119,28 @@ def _read_texts(path: str, fmt: str, text_field: str) -> list[str]:
 
 
 def main(argv):
+  FLAGS = flags.FLAGS
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')
   from textcls_jax.data.sources import DataError
   try:
-    texts = _read_texts(_INPUT.value, _FORMAT.value, _TEXT_FIELD.value)
-    predictor = Predictor.from_workdir(_WORKDIR.value, _CHECKPOINT.value)
+    texts = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field)
+    predictor = Predictor.from_workdir(FLAGS.workdir, FLAGS.checkpoint)
   except (DataError, FileNotFoundError) as e:
     sys.exit(f'error: {e}')
-  results = predictor.predict(texts, _BATCH.value)
-  out = sys.stdout if _OUTPUT.value == '-' else open(_OUTPUT.value + '.tmp', 'w', encoding='utf-8')
+  results = predictor.predict(texts, FLAGS.batch_size)
+  out = sys.stdout if FLAGS.output == '-' else open(FLAGS.output + '.tmp', 'w', encoding='utf-8')
   for text, result in zip(texts, results):
     out.write(json.dumps({'text': text, **result}, ensure_ascii=False) + '\n')
   if out is not sys.stdout:
     out.close()
-    os.replace(_OUTPUT.value + '.tmp', _OUTPUT.value)
+    os.replace(FLAGS.output + '.tmp', FLAGS.output)
 
 
 def run():
-  flags.mark_flag_as_required('workdir')
+  _define_flags()
   app.run(main)
 
 
