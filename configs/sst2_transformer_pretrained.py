@@ -1,5 +1,6 @@
-"""SST-2 sentiment, transformer encoder initialized from MLM pretraining (configs/pretrain_transformer.py); the same
-model and fine-tuning budget (1,500 steps of 64) as configs/sst2_transformer.py, which trains it from scratch.
+"""SST-2 sentiment, transformer encoder initialized from MLM pretraining
+(configs/pretrain_transformer.py); the same model and fine-tuning budget (1,500 steps of 64) as
+configs/sst2_transformer.py, which trains it from scratch.
 Two changes to the recipe: max pooling over the token states instead of [CLS] (the [CLS] state is
 never a masked-token prediction while pretraining, so the MLM trains it least; the CNN and the RNN
 max-pool too), and a lower peak learning rate (3e-4 instead of 5e-4), which keeps more of the
