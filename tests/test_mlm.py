@@ -218,3 +218,17 @@ def test_local_unlabeled_sources_skip_empty_lines(tmp_path):
   with gzip.open(path, 'wt') as f:
     f.write('first paragraph\n\nsecond one\n   \nthird\n')
   assert list(corpus.read_texts(f'text:{path}')) == ['first paragraph', 'second one', 'third']
+
+
+def test_compatibility_fills_missing_keys_with_the_encoder_defaults():
+  """A workdir written before model.embed_norm existed holds the default (off): it loads into a
+  config that leaves it off and is refused by one that turns it on."""
+  from textcls_jax import config_base
+  model = config_base.transformer_model().to_dict()
+  older = {k: v for k, v in model.items() if k != 'embed_norm'}
+  transfer.check_compatible('old', older, model)
+  transfer.check_compatible('old', older, {**model, 'pooling': 'max', 'dropout': 0.0})
+  with pytest.raises(transfer.TransferError, match=r'model.embed_norm: pretrained False, here True'):
+    transfer.check_compatible('old', older, {**model, 'embed_norm': True})
+  with pytest.raises(transfer.TransferError, match=r'model.num_layers: pretrained 4, here 2'):
+    transfer.check_compatible('old', older, {**model, 'num_layers': 2})

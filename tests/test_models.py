@@ -116,3 +116,39 @@ def test_transformer_rejects_sequences_longer_than_its_positions():
   tokens = jnp.ones((1, 17), jnp.int32)
   with pytest.raises(ValueError, match='exceeds model.max_len 16'):
     encoder.init(jax.random.PRNGKey(0), tokens, tokens != 0)
+
+
+def _mean_cosine_between_positions(sequence):
+  """sequence float32 [B, T, H] -> mean cosine similarity over pairs of distinct positions."""
+  unit = sequence / jnp.linalg.norm(sequence, axis=-1, keepdims=True)
+  similarity = jnp.einsum('btd,bsd->bts', unit, unit)
+  length = sequence.shape[1]
+  return float(((similarity.sum((1, 2)) - length) / (length * (length - 1))).mean())
+
+
+def test_transformer_embed_norm_keeps_positions_apart_at_init():
+  """Without the embedding LayerNorm the first block's near-uniform attention output swamps the
+  0.02-scale embeddings, so at initialization all positions look alike; with it they do not."""
+  tokens = jax.random.randint(jax.random.PRNGKey(0), (8, 24), 4, VOCAB)
+  similarity = {}
+  for embed_norm in (False, True):
+    config = small_model_config('transformer')
+    config.update(hidden_dim=64, mlp_dim=256, max_len=32, embed_norm=embed_norm)
+    encoder = models.build_encoder(config, VOCAB)
+    params = encoder.init(jax.random.PRNGKey(1), tokens, tokens != 0)
+    assert ('ln_embed' in params['params']) == embed_norm
+    sequence, _ = encoder.apply(params, tokens, tokens != 0)
+    similarity[embed_norm] = _mean_cosine_between_positions(sequence)
+  assert similarity[False] > 0.6
+  assert similarity[True] < similarity[False] / 2
+
+
+def test_transformer_embed_norm_keeps_padding_invariance():
+  config = small_model_config('transformer')
+  config.embed_norm = True
+  classifier = models.build_classifier(config, VOCAB, num_classes=2)
+  short = _tokens(jax.random.PRNGKey(2), 3, 6, [6, 3, 1])
+  long = jnp.pad(short, ((0, 0), (0, 5)))
+  params = classifier.init(jax.random.PRNGKey(3), long)
+  np.testing.assert_allclose(np.asarray(classifier.apply(params, short)),
+                             np.asarray(classifier.apply(params, long)), atol=1e-5, rtol=1e-5)

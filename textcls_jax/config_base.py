@@ -114,8 +114,8 @@ def cnn_model() -> ml_collections.ConfigDict:
 def transformer_model() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(
       name='transformer', hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024, max_len=128,
-      dropout=0.1, attention_dropout=0.1, pooling='cls', dtype='float32', head_hidden_dim=0,
-      head_dropout=0.1))
+      dropout=0.1, attention_dropout=0.1, pooling='cls', embed_norm=False, dtype='float32',
+      head_hidden_dim=0, head_dropout=0.1))
 
 
 def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,

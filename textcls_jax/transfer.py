@@ -14,6 +14,7 @@ import ml_collections
 from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
+from textcls_jax import models
 from textcls_jax import workdir as wd
 
 # Model keys that do not change the encoder's parameters.
@@ -45,6 +46,11 @@ def check_compatible(init_from: str, pretrained_model: dict, model: dict) -> Non
     raise TransferError(
         f'init_from={init_from} holds a {pretrained_model.get("name")!r} encoder, but this config '
         f'builds a {model.get("name")!r} encoder (model.name)')
+  # A key one side lacks takes the encoder's default, so a workdir written before the key existed
+  # still loads into a config that leaves it at that default.
+  defaults = models.encoder_defaults(model.get('name'))
+  pretrained_model = {**defaults, **dict(pretrained_model)}
+  model = {**defaults, **dict(model)}
   differences = [
       f'model.{k}: pretrained {pretrained_model.get(k)!r}, here {model.get(k)!r}'
       for k in sorted(set(pretrained_model) | set(model)) if k not in FREE_KEYS and

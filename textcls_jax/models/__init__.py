@@ -31,6 +31,15 @@ def build_encoder(model_config, vocab_size: int):
   return cls(vocab_size=vocab_size, **cfg)
 
 
+def encoder_defaults(name) -> dict:
+  """The default of every field of the named family's encoder ({} for an unknown name)."""
+  cls = ENCODERS.get(name)
+  if cls is None:
+    return {}
+  return {f.name: f.default for f in dataclasses.fields(cls)
+          if f.name not in ('parent', 'name', 'vocab_size') and f.default is not dataclasses.MISSING}
+
+
 def build_classifier(model_config, vocab_size: int, num_classes: int) -> Classifier:
   head = ClassificationHead(num_classes=num_classes,
                             hidden_dim=model_config.get('head_hidden_dim', 0),

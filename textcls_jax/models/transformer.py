@@ -30,8 +30,13 @@ class Block(nn.Module):
 class TransformerEncoder(nn.Module):
   """tokens int32 [B, T], mask bool [B, T] -> (sequence [B, T, H], pooled [B, H]), H = hidden_dim.
 
-  Padding keys are masked out of attention; pooling is the [CLS] position ('cls') or the mean over
-  valid positions ('mean').
+  Padding keys are masked out of attention; pooling is the [CLS] position ('cls'), the mean or the
+  max over valid positions ('mean', 'max').
+
+  embed_norm: LayerNorm the sum of token and position embeddings (as BERT does) before the first
+  block. Without it the 0.02-scale embeddings are dwarfed by the first block's O(1) output, which
+  at initialization is a near-uniform average over the sequence, so every position starts out
+  looking alike and MLM pretraining sits on the unigram distribution for its first ~1,000 steps.
   """
   vocab_size: int
   hidden_dim: int = 256
@@ -42,6 +47,7 @@ class TransformerEncoder(nn.Module):
   dropout: float = 0.1
   attention_dropout: float = 0.1
   pooling: str = 'cls'
+  embed_norm: bool = False
   dtype: str = 'float32'
 
   def setup(self):
@@ -52,6 +58,7 @@ class TransformerEncoder(nn.Module):
     self.pos_embed = self.param('pos_embed', init, (self.max_len, self.hidden_dim))
     self.blocks = [Block(self.num_heads, self.mlp_dim, self.dropout, self.attention_dropout, dtype,
                          name=f'block_{i}') for i in range(self.num_layers)]
+    self.embed_ln = nn.LayerNorm(dtype=dtype, name='ln_embed') if self.embed_norm else None
     self.final_ln = nn.LayerNorm(dtype=dtype, name='ln_final')
     self.drop = nn.Dropout(self.dropout)
 
@@ -60,6 +67,8 @@ class TransformerEncoder(nn.Module):
     if length > self.max_len:
       raise ValueError(f'sequence length {length} exceeds model.max_len {self.max_len}')
     x = self.embed(tokens) + self.pos_embed[None, :length].astype(self.embed.dtype)
+    if self.embed_ln is not None:
+      x = self.embed_ln(x)
     x = self.drop(x, deterministic=not train)
     attn_mask = nn.make_attention_mask(mask, mask)
     for block in self.blocks:
