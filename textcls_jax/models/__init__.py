@@ -11,6 +11,8 @@ from textcls_jax.models.transformer import TransformerEncoder
 
 ENCODERS = {'rnn': RNNEncoder, 'cnn': CNNEncoder, 'transformer': TransformerEncoder}
 _HEAD_KEYS = ('head_hidden_dim', 'head_dropout', 'tie_embeddings')
+# Encoder dataclass fields that are not config keys (Flax's own, and the tokenizer's vocabulary).
+_NOT_CONFIG_FIELDS = frozenset({'parent', 'name', 'vocab_size'})
 
 
 def build_encoder(model_config, vocab_size: int):
@@ -20,7 +22,7 @@ def build_encoder(model_config, vocab_size: int):
   if name not in ENCODERS:
     raise ValueError(f'unknown model.name {name!r}; choose from {", ".join(ENCODERS)}')
   cls = ENCODERS[name]
-  fields = {f.name for f in dataclasses.fields(cls)} - {'parent', 'name', 'vocab_size'}
+  fields = {f.name for f in dataclasses.fields(cls)} - _NOT_CONFIG_FIELDS
   for key in _HEAD_KEYS:
     cfg.pop(key, None)
   unknown = set(cfg) - fields
@@ -37,7 +39,7 @@ def encoder_defaults(name) -> dict:
   if cls is None:
     return {}
   return {f.name: f.default for f in dataclasses.fields(cls)
-          if f.name not in ('parent', 'name', 'vocab_size') and f.default is not dataclasses.MISSING}
+          if f.name not in _NOT_CONFIG_FIELDS and f.default is not dataclasses.MISSING}
 
 
 def build_classifier(model_config, vocab_size: int, num_classes: int) -> Classifier:
