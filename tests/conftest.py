@@ -62,3 +62,19 @@ def data_dir(tmp_path_factory):
   write_sentiment_tsv(d / 'train.tsv', 600, seed=0)
   write_sentiment_tsv(d / 'dev.tsv', 100, seed=1)
   return d
+
+
+@pytest.fixture
+def train_step_calls(monkeypatch):
+  """A list that grows by one at each call of a compiled train step: the updates a run makes."""
+  from textcls_jax import parallel
+  calls = []
+  real = parallel.DataParallel.compile_train_step
+  def compile_counting(self, step_fn):
+    compiled = real(self, step_fn)
+    def counted(*args):
+      calls.append(1)
+      return compiled(*args)
+    return counted
+  monkeypatch.setattr(parallel.DataParallel, 'compile_train_step', compile_counting)
+  return calls

@@ -86,18 +86,32 @@ def _stop_at(monkeypatch, stop_step):
   monkeypatch.setattr(train.PreemptionHandler, 'requested', requested)
 
 
+# Stops inside a log window (13) for every family; for one of each objective also on a log
+# boundary (10: nothing half-summed) and on a step that was just saved (20: no second save).
+STOPS = {('classify', 'cnn'): (10, 13, 20), ('mlm', 'transformer'): (10, 13, 20)}
+
+
 @pytest.mark.parametrize('family', ['cnn', 'rnn', 'transformer'])
 @pytest.mark.parametrize('kind', ['classify', 'mlm'])
 def test_stop_anywhere_then_resume_equals_an_uninterrupted_run(data_dir, tmp_path, monkeypatch,
-                                                               kind, family):
+                                                               caplog, train_step_calls, kind,
+                                                               family):
   config = _config(kind, family, tmp_path, data_dir)
   train.train_and_evaluate(config, str(tmp_path / 'whole'))
-  with monkeypatch.context() as patch:
-    # Step 13: inside a log window and between checkpoints; dropout and MLM masks are in play.
-    _stop_at(patch, 13)
-    train.train_and_evaluate(config, str(tmp_path / 'split'))
-  assert _final_meta(tmp_path / 'split')[0] == 13
-  train.train_and_evaluate(config, str(tmp_path / 'split'))
+  assert len(train_step_calls) == config.train.num_steps
+  train_step_calls.clear()
+  resumed_at = 0
+  for stop in STOPS.get((kind, family), (13,)) + (None,):
+    caplog.clear()
+    with monkeypatch.context() as patch, caplog.at_level('INFO'):
+      if stop:
+        _stop_at(patch, stop)
+      train.train_and_evaluate(config, str(tmp_path / 'split'))
+    if resumed_at:  # A resume, not a silent restart (which a deterministic run would hide).
+      assert f'Resuming from step {resumed_at}' in caplog.text
+    assert _final_meta(tmp_path / 'split')[0] == (stop or config.train.num_steps)
+    resumed_at = stop
+  assert len(train_step_calls) == config.train.num_steps  # Every step once over all the pieces.
   assert_same_run(tmp_path / 'whole', tmp_path / 'split', config.train.num_steps)
 
 
@@ -276,15 +290,19 @@ def test_corrupt_checkpoint_stops_when_configured(finished_run, tmp_path):
   assert _complete_steps(hurt / wd.CHECKPOINTS) == [20, 40]  # Nothing moved or deleted.
 
 
-def test_no_intact_checkpoint_is_an_error_naming_each(finished_run, tmp_path):
+def test_no_intact_checkpoint_is_an_error_naming_each_and_moves_none(finished_run, tmp_path):
   whole, config = finished_run
   hurt = tmp_path / 'run'
   shutil.copytree(whole, hurt)
   _truncate(hurt / wd.CHECKPOINTS / '40')
   _garble_meta(hurt / wd.CHECKPOINTS / '20')
-  with pytest.raises(ckpt_lib.CheckpointCorruptError, match='no checkpoint could be restored') as e:
-    train.train_and_evaluate(config, str(hurt))
-  assert f'{wd.CHECKPOINTS}/40' in str(e.value) and f'{wd.CHECKPOINTS}/20' in str(e.value)
+  for _ in range(2):  # Nothing is moved, so a second run does not start from scratch either.
+    with pytest.raises(ckpt_lib.CheckpointCorruptError,
+                       match='no checkpoint could be restored, so none was moved') as e:
+      train.train_and_evaluate(config, str(hurt))
+    assert f'{wd.CHECKPOINTS}/40' in str(e.value) and f'{wd.CHECKPOINTS}/20' in str(e.value)
+    assert _complete_steps(hurt / wd.CHECKPOINTS) == [20, 40]
+    assert not (hurt / ckpt_lib.CORRUPT_DIR).exists()
 
 
 # --- NaN and Inf.
@@ -345,3 +363,127 @@ def test_non_finite_steps_can_be_skipped_and_counted(data_dir, tmp_path, monkeyp
   skipped = {r['step']: r['nonfinite_steps'] for r in _metrics(tmp_path) if r['split'] == 'train'}
   assert skipped == {10: 0, 20: 0, 30: 1, 40: 0}
   assert np.isfinite(figures['loss']) and figures['accuracy'] > 0.6
+
+
+# --- The checksum alone, the non-finite gradient, retention and the best checkpoint.
+
+def _restore_target(workdir):
+  """The abstract tree a workdir's checkpoints restore onto, built as Predictor builds it."""
+  import ml_collections
+  from textcls_jax import experiment
+  from textcls_jax.data import tokenizer as tok
+  config = ml_collections.ConfigDict(wd.read_json(os.path.join(workdir, wd.CONFIG)))
+  vocab_size = tok.Tokenizer(os.path.join(workdir, wd.TOKENIZER)).vocab_size
+  return {'state': train._state_tree(experiment.abstract_train_state(config, str(workdir),
+                                                                     vocab_size)),
+          'rng': jax.eval_shape(lambda: jax.random.PRNGKey(0))}
+
+
+def _restore(workdir, step):
+  checkpoints = ckpt_lib.Checkpointer(os.path.join(workdir, wd.CHECKPOINTS))
+  try:
+    return checkpoints.restore(step, _restore_target(workdir))
+  finally:
+    checkpoints.close()
+
+
+def _edit_meta(step_dir, edit):
+  """Rewrites the JSON of a step's meta item (the file that holds the digest) with `edit`."""
+  files = [p for p in (step_dir / 'meta').rglob('*') if p.is_file()]
+  [path] = [p for p in files if '"digest"' in p.read_text()]
+  meta = json.loads(path.read_text())
+  edit(meta)
+  path.write_text(json.dumps(meta))
+
+
+def test_a_wrong_digest_alone_fails_the_restore(finished_run, tmp_path):
+  """Arrays intact, only the stored checksum changed: the check itself must catch it."""
+  whole, _ = finished_run
+  hurt = tmp_path / 'run'
+  shutil.copytree(whole, hurt)
+  def rewrite(meta):
+    # Same length and alphabet, one hex digit different: still a plausible digest.
+    meta['digest'] = ('0' if meta['digest'][0] != '0' else '1') + meta['digest'][1:]
+  _edit_meta(hurt / wd.CHECKPOINTS / '40', rewrite)
+  with pytest.raises(ckpt_lib.CheckpointCorruptError, match='do not match the checksum'):
+    _restore(hurt, 40)
+  _restore(whole, 40)  # The untouched copy restores: only the digest differs.
+
+
+def test_a_meta_without_digest_restores_unverified_with_a_warning(finished_run, tmp_path, caplog):
+  whole, _ = finished_run
+  old = tmp_path / 'run'
+  shutil.copytree(whole, old)
+  _edit_meta(old / wd.CHECKPOINTS / '40', lambda meta: meta.pop('digest'))
+  with caplog.at_level('WARNING'):
+    tree, meta = _restore(old, 40)
+  assert 'digest' not in meta and meta['step'] == 40
+  assert f'{old / wd.CHECKPOINTS / "40"} has no checksum' in caplog.text
+  expected, _ = _restore(whole, 40)
+  assert jax.tree.structure(tree) == jax.tree.structure(expected)
+  for x, y in zip(jax.tree.leaves(tree), jax.tree.leaves(expected)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize('bad', ['inf', 'nan'])
+def test_finite_loss_with_a_non_finite_gradient_is_not_applied(bad):
+  """The loss sqrt(a*w + b) is finite (0) where a*w + b = 0, but its gradient there is not: 1/0
+  (inf) for a = 1, or 0 * 1/0 (nan) for a = 0. Only the gradient-norm check can catch it."""
+  import optax
+  state = train.TrainState.create(apply_fn=None, params={'w': jnp.array([1.0, 2.0, 3.0])},
+                                  tx=optax.adam(0.1))
+  def objective(apply_fn, params, batch, rng, is_train, row_offset=0):
+    loss_sum = jnp.sqrt(batch['a'] * params['w'] + batch['b']).sum()
+    return loss_sum, {'loss_sum': loss_sum, 'count': jnp.ones(())}
+  good_batch = {'a': jnp.ones(3), 'b': jnp.zeros(3)}
+  good, metrics = train.train_step(state, good_batch, jax.random.PRNGKey(0), objective=objective)
+  assert float(metrics['nonfinite_steps']) == 0
+  w = good.params['w']
+  if bad == 'inf':
+    batch = {'a': jnp.ones(3), 'b': jnp.array([0.0, -1.0, 0.0]) * w}  # Exactly 0 at w[1].
+  else:
+    batch = {'a': jnp.array([1.0, 0.0, 1.0]), 'b': jnp.zeros(3)}
+  loss, grads = jax.value_and_grad(lambda p: objective(None, p, batch, None, True)[0])(good.params)
+  assert np.isfinite(loss) and not np.isfinite(grads['w']).all()  # The premise.
+  new, metrics = train.train_step(good, batch, jax.random.PRNGKey(0), objective=objective)
+  assert int(new.step) == int(good.step) + 1
+  for x, y in zip(jax.tree.leaves((new.params, new.opt_state)),
+                  jax.tree.leaves((good.params, good.opt_state))):
+    np.testing.assert_array_equal(x, y)
+  assert float(metrics['nonfinite_steps']) == 1 and float(metrics['steps']) == 0
+  assert all(np.isfinite(v).all() for v in jax.tree.leaves(metrics))
+
+
+def test_retention_keeps_the_last_two_and_the_best_and_predict_loads_them(tmp_path):
+  """Dev labels are the training labels flipped, so dev loss rises as the model learns: the best
+  checkpoint by dev loss (best_mode 'min') is an early one, kept beside the last two."""
+  from conftest import write_sentiment_tsv
+  data = tmp_path / 'data'
+  data.mkdir()
+  write_sentiment_tsv(data / 'train.tsv', 600, seed=0)
+  write_sentiment_tsv(data / 'dev.tsv', 100, seed=1)
+  flipped = {'pos': 'neg', 'neg': 'pos'}
+  lines = (data / 'dev.tsv').read_text().splitlines()
+  (data / 'dev.tsv').write_text('\n'.join(
+      [lines[0]] + [t + '\t' + flipped[l] for t, l in (x.split('\t') for x in lines[1:])]) + '\n')
+  config = tiny_config(data, steps=50)
+  config.train.eval_every_steps = 10
+  config.checkpoint.every_steps = 10
+  config.checkpoint.max_to_keep = 2
+  config.checkpoint.best_metric = 'loss'
+  config.checkpoint.best_mode = 'min'
+  workdir = tmp_path / 'run'
+  train.train_and_evaluate(config, str(workdir))
+  dev_loss = {r['step']: r['loss'] for r in _metrics(workdir) if r['split'] == 'dev'}
+  assert sorted(dev_loss) == [10, 20, 30, 40, 50]
+  best = min(dev_loss, key=dev_loss.get)
+  assert best not in (40, 50), dev_loss  # The premise: the best is not one of the last two.
+  assert _complete_steps(workdir / wd.CHECKPOINTS) == sorted([best, 40, 50])
+  from textcls_jax.predict import Predictor
+  for which, step in (('best', best), ('latest', 50)):
+    predictor = Predictor.from_workdir(str(workdir), which)
+    assert predictor.step == step, which
+    saved = _saved_arrays(workdir, step)['state']['params']
+    for x, y in zip(jax.tree.leaves(predictor._params), jax.tree.leaves(saved)):
+      np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  assert Predictor.from_workdir(str(workdir)).step == best  # 'best' is the default.

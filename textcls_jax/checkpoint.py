@@ -5,17 +5,22 @@ A checkpoint holds two items: `state` (params, optimizer state, step, RNG key; a
 by a dev metric; saves are asynchronous and `close()` waits for them. Orbax writes each step into a
 temporary folder and renames it when complete, so a save killed half-way is never listed as a step.
 
-A complete step can still be damaged later (a truncated copy, a bad disk): `meta` holds a checksum
-of the state, and a restore whose arrays do not match it, or that cannot be read, raises
-CheckpointCorruptError rather than returning garbage. `restore_latest` then falls back to the newest
-good step (moving the bad one aside) or stops, as configured.
+A restore tells three failures apart, because only one of them may ever move a checkpoint:
+  CheckpointCorruptError     a verified fault of the checkpoint's own content: its arrays do not
+                             match the checksum saved in `meta`, a file is missing or truncated, or
+                             its metadata cannot be parsed. `restore_latest` may set it aside.
+  CheckpointMismatchError    an intact checkpoint that does not fit the state this run builds (other
+                             shapes or parameters: another config or another version). Never moved.
+  CheckpointUnreadableError  storage that cannot be read for a reason that is not the content
+                             (permissions, I/O errors, an unreachable bucket, anything unrecognised).
+                             Never moved.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import shutil
 import time
 from typing import Any, Optional
 
@@ -23,14 +28,69 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
+from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
 
 CORRUPT_DIR = 'checkpoints_corrupt'  # Beside the checkpoints folder: bad steps are moved here.
 
 
-class CheckpointCorruptError(RuntimeError):
-  """A checkpoint that cannot be read or does not match its checksum."""
+class CheckpointError(RuntimeError):
+  """A checkpoint that cannot be restored; the message names it and the reason."""
+
+
+class CheckpointCorruptError(CheckpointError):
+  """A verified fault in a checkpoint's content (checksum, missing or truncated files, metadata)."""
+
+
+class CheckpointMismatchError(CheckpointError):
+  """An intact checkpoint whose arrays do not fit the state this run builds."""
+
+
+class CheckpointUnreadableError(CheckpointError):
+  """A checkpoint that cannot be read for a reason other than its content (permissions, I/O)."""
+
+
+# Status codes (TensorStore's, which are gRPC's) in a read error. These say the storage could not
+# be reached or read: the checkpoint may be fine.
+_ENVIRONMENT_CODES = ('PERMISSION_DENIED', 'UNAUTHENTICATED', 'UNAVAILABLE', 'DEADLINE_EXCEEDED',
+                      'RESOURCE_EXHAUSTED', 'CANCELLED', 'ABORTED')
+# These say what is stored is wrong: a file missing, shorter than its index says, or undecodable.
+_CONTENT_CODES = ('NOT_FOUND', 'DATA_LOSS', 'OUT_OF_RANGE', 'FAILED_PRECONDITION',
+                  'INVALID_ARGUMENT')
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+  chain, seen = [], set()
+  while error is not None and id(error) not in seen:
+    chain.append(error)
+    seen.add(id(error))
+    error = error.__cause__ or error.__context__
+  return chain
+
+
+def read_fault(error: Exception, where: str) -> CheckpointError:
+  """The CheckpointError that a read failure of the checkpoint at `where` amounts to.
+
+  Only a recognised content fault is CheckpointCorruptError; an environment fault, or anything not
+  recognised, is CheckpointUnreadableError, so that a checkpoint is never set aside on a guess.
+  """
+  chain = _causes(error)
+  root = chain[-1]  # The innermost error says most (TensorStore's status and file).
+  detail = f'{type(root).__name__}: {_first_line(root)}'
+  for e in chain:
+    if isinstance(e, (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError)):
+      return CheckpointCorruptError(f'{where} cannot be read: {detail}')
+    if isinstance(e, OSError) or any(code in str(e) for code in _ENVIRONMENT_CODES):
+      return CheckpointUnreadableError(
+          f'{where} cannot be read, for a reason that is not its content ({detail}); it was not '
+          'moved. Fix the access (permissions, storage) and run again')
+  for e in chain:
+    if (any(f'{code}:' in str(e) for code in _CONTENT_CODES) or
+        isinstance(e, KeyError) and 'was not found in the checkpoint' in str(e)):
+      return CheckpointCorruptError(f'{where} cannot be read: {detail}')
+  return CheckpointUnreadableError(f'{where} cannot be read ({detail}); it was not moved, since '
+                                   'this is not a recognised checkpoint fault')
 
 
 def tree_digest(tree: Any) -> str:
@@ -66,7 +126,7 @@ class Checkpointer:
     options = ocp.CheckpointManagerOptions(
         preservation_policy=pp.AnyPreservationPolicy(policies),
         enable_async_checkpointing=async_save, cleanup_tmp_directories=True)
-    self.directory = os.path.abspath(directory)
+    self.directory = _absolute(directory)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
 
   def latest_step(self) -> Optional[int]:
@@ -102,7 +162,8 @@ class Checkpointer:
 
     Giving the target is what lets a checkpoint from N devices restore onto M devices; leaves with
     no sharding of their own are restored replicated over all of this process's devices. Raises
-    CheckpointCorruptError when the step cannot be read or its arrays fail the saved checksum.
+    CheckpointMismatchError when the stored arrays do not fit the target, CheckpointCorruptError
+    when the content is faulty, CheckpointUnreadableError when the storage cannot be read.
     """
     replicated = jax.sharding.NamedSharding(jax.sharding.Mesh(jax.devices(), ('data',)),
                                             jax.sharding.PartitionSpec())
@@ -112,13 +173,25 @@ class Checkpointer:
       sharding = getattr(x, 'sharding', None) or replicated
       return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
     abstract = jax.tree.map(abstract_leaf, target_tree)
-    where = os.path.join(self.directory, str(step))
+    where = f'{self.directory}/{step}'
+    # The stored tree's metadata first: an intact checkpoint of another shape is a mismatch, to be
+    # reported as such, never mistaken for damage.
+    try:
+      stored = ocp.StandardCheckpointHandler().metadata(epath.Path(where) / 'state')
+    except Exception as e:  # Orbax, TensorStore and JSON raise many types for unreadable files.
+      raise read_fault(e, where) from e
+    misfits = _misfits(stored, abstract)
+    if misfits:
+      raise CheckpointMismatchError(
+          f'{where} does not fit the state this config builds ({"; ".join(misfits[:4])}'
+          f'{"; ..." if len(misfits) > 4 else ""}): it was written with another model or '
+          'optimizer config. Nothing was moved; run it with the config it was made with, or use a '
+          'new --workdir')
     try:
       restored = self._manager.restore(step, args=ocp.args.Composite(
           state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-    except Exception as e:  # Orbax, TensorStore and JSON raise many types for unreadable files.
-      raise CheckpointCorruptError(f'{where} cannot be read: {type(e).__name__}: '
-                                   f'{_first_line(e)}') from e
+    except Exception as e:
+      raise read_fault(e, where) from e
     meta = restored.meta
     if not isinstance(meta, dict):
       raise CheckpointCorruptError(f'{where}: its meta item is not a JSON object')
@@ -134,11 +207,15 @@ class Checkpointer:
                      ) -> Optional[tuple[int, Any, dict]]:
     """(step, tree, meta) of the newest step that restores intact, or None when there is none.
 
-    A step that fails (CheckpointCorruptError) is, with on_corrupt='fallback', moved to
-    CORRUPT_DIR beside the checkpoints with a warning and the next older step is tried; with
-    'error' the error is raised. When every step fails, the error names each of them.
+    Steps are tried newest first. A corrupt step (CheckpointCorruptError) is skipped with a warning
+    under on_corrupt='fallback' and raised under 'error'. Corrupt steps are moved to CORRUPT_DIR
+    beside the checkpoints only once an older intact step has been restored, so a workdir is never
+    emptied of checkpoints. A mismatched or unreadable step stops the search: its error is raised
+    and nothing is moved. With no intact step at all, the error names each step and nothing is
+    moved; a workdir whose checkpoints were all set aside earlier is refused too, rather than
+    started again from scratch.
     """
-    failures = []
+    corrupt = []
     for step in sorted(self.all_steps(), reverse=True):
       try:
         tree, meta = self.restore(step, target_tree)
@@ -147,26 +224,38 @@ class Checkpointer:
           raise CheckpointCorruptError(
               f'{e}. Set checkpoint.on_corrupt=fallback to resume from an older checkpoint, or '
               'move this one away') from e
-        failures.append(str(e))
-        logging.warning('%s; moving it to %s and trying the previous checkpoint', e,
-                        self._quarantine(step))
+        corrupt.append((step, str(e)))
+        logging.warning('%s; trying the previous checkpoint', e)
         continue
-      if failures:
+      for bad, _ in corrupt:
+        logging.warning('Moved corrupt checkpoint %s/%d to %s', self.directory, bad,
+                        self._quarantine(bad))
+      if corrupt:
         logging.warning('Resuming from step %d instead: %d newer checkpoint(s) were corrupt', step,
-                        len(failures))
+                        len(corrupt))
       return step, tree, meta
-    if failures:
-      raise CheckpointCorruptError('no checkpoint could be restored: ' + '; '.join(failures))
+    if corrupt:
+      raise CheckpointCorruptError('no checkpoint could be restored, so none was moved: '
+                                   + '; '.join(error for _, error in corrupt))
+    aside = self.corrupt_dir
+    if aside.exists() and any(aside.iterdir()):
+      raise CheckpointCorruptError(
+          f'{self.directory} holds no checkpoint, but {aside} holds checkpoints set aside as '
+          'corrupt: this workdir has trained before, so it is not started again from scratch. '
+          'Move one back, or move that folder away to start over')
     return None
+
+  @property
+  def corrupt_dir(self) -> epath.Path:
+    return epath.Path(self.directory).parent / CORRUPT_DIR
 
   def _quarantine(self, step: int) -> str:
     """Moves a bad step out of the manager's folder (kept for inspection) and rescans it."""
     self._manager.wait_until_finished()
-    target = os.path.join(os.path.dirname(self.directory), CORRUPT_DIR,
-                          f'{step}-{time.strftime("%Y%m%d-%H%M%S")}')
+    target = self.corrupt_dir / f'{step}-{time.strftime("%Y%m%d-%H%M%S")}'
     if jax.process_index() == 0:  # Every process found it bad; one moves it.
-      os.makedirs(os.path.dirname(target), exist_ok=True)
-      shutil.move(os.path.join(self.directory, str(step)), target)
+      target.parent.mkdir(parents=True, exist_ok=True)
+      (epath.Path(self.directory) / str(step)).rename(target)
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils
       multihost_utils.sync_global_devices(f'quarantined checkpoint {step}')
@@ -179,6 +268,41 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def _orbax_name(path) -> str:
+  """A tree path as Orbax names the leaf in its metadata ('state.opt_state.0.mu.w')."""
+  parts = []
+  for key in path:
+    for attr in ('key', 'idx', 'name'):  # DictKey, SequenceKey, GetAttrKey.
+      if hasattr(key, attr):
+        parts.append(str(getattr(key, attr)))
+        break
+  return '.'.join(parts)
+
+
+def _misfits(stored_metadata, abstract) -> list[str]:
+  """How the stored tree (Orbax metadata) differs from the target: names, shapes, dtypes."""
+  stored = {leaf.name: (tuple(leaf.shape), np.dtype(leaf.dtype))
+            for leaf in jax.tree.leaves(getattr(stored_metadata, 'tree', stored_metadata))
+            if hasattr(leaf, 'shape') and hasattr(leaf, 'name')}
+  wanted = {_orbax_name(path): (tuple(x.shape), np.dtype(x.dtype))
+            for path, x in jax.tree_util.tree_leaves_with_path(abstract)}
+  out = []
+  for name in sorted(set(stored) | set(wanted)):
+    if name not in wanted:
+      out.append(f'{name} is stored but this config has no such array')
+    elif name not in stored:
+      out.append(f'{name} is not in the checkpoint')
+    elif stored[name] != wanted[name]:
+      (s_shape, s_dtype), (w_shape, w_dtype) = stored[name], wanted[name]
+      out.append(f'{name}: stored {s_dtype}{list(s_shape)}, here {w_dtype}{list(w_shape)}')
+  return out
+
+
+def _absolute(path: str) -> str:
+  """A local path made absolute; a URL (gs://...) as it is."""
+  return path if '://' in str(path) else os.path.abspath(path)
 
 
 def _first_line(error: Exception) -> str:

@@ -44,6 +44,11 @@ def quiet_library_logs() -> None:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  from textcls_jax import config_checks
+  try:  # Before JAX and TensorFlow are imported: a bad value is refused in a second.
+    config_checks.validate(_CONFIG.value)
+  except config_checks.ConfigError as e:
+    sys.exit(f'error: {e}')
   from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
   from textcls_jax import train
   logging.set_verbosity(logging.INFO)
@@ -52,12 +57,12 @@ def main(argv):
   from textcls_jax.data.sources import DataError
   from textcls_jax.data.tokenizer import TokenizerError
   from textcls_jax.transfer import TransferError
-  from textcls_jax.checkpoint import CheckpointCorruptError
+  from textcls_jax.checkpoint import CheckpointError
   from textcls_jax.workdir import WorkdirBusyError
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (DataError, TokenizerError, TransferError, PermissionError, WorkdirBusyError,
-          train.NonFiniteError, CheckpointCorruptError) as e:
+  except (config_checks.ConfigError, DataError, TokenizerError, TransferError, PermissionError,
+          WorkdirBusyError, train.NonFiniteError, CheckpointError) as e:
     # Input mistakes get one line naming the file, line or field, not a traceback.
     logging.error('%s', e)
     sys.exit(f'error: {e}')

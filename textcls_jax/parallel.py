@@ -21,6 +21,8 @@ import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from textcls_jax import config_checks
+
 AXIS = 'data'
 MODES = ('jit', 'pmap')
 
@@ -70,7 +72,7 @@ class DataParallel:
   def host_batch_size(self, global_batch: int, what: str = 'train.batch_size') -> int:
     """This host's share of a global batch; a clear error when it does not split evenly."""
     if global_batch % self.num_devices:
-      raise ValueError(f'{what}={global_batch} is not divisible by the {self.num_devices} '
+      raise config_checks.ConfigError(f'{what}={global_batch} is not divisible by the {self.num_devices} '
                        f'devices; use a multiple of {self.num_devices}')
     return global_batch // self.num_hosts
 

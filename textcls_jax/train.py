@@ -16,7 +16,10 @@ from absl import logging
 from flax import struct
 
 from textcls_jax import checkpoint as ckpt_lib
+from textcls_jax import config_base
+from textcls_jax import config_checks
 from textcls_jax import experiment
+from textcls_jax import models
 from textcls_jax import optim
 from textcls_jax import parallel
 from textcls_jax import tasks
@@ -138,76 +141,71 @@ class Progress:
             f' | {rate:.2f} steps/s, {rate * self.batch_size:.0f} ex/s | ETA {eta}'), rate
 
 
-def save_config(config, workdir: str) -> None:
-  path = os.path.join(workdir, wd.CONFIG)
-  new = config.to_dict()
-  if os.path.exists(path):
-    old = wd.read_json(path)
-    changed = sorted(k for k in set(_flat(old)) | set(_flat(new))
-                     if _flat(old).get(k) != _flat(new).get(k))
-    if changed:
-      logging.warning('Config differs from the one saved in %s in: %s (the new one is saved)', path,
-                      ', '.join(changed))
-  wd.write_json(path, new)
+def check_workdir_config(config, workdir: str) -> list[str]:
+  """Refuses (ConfigError) a config that changes what `workdir`'s saved state means.
 
-
-def _flat(d, prefix=''):
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flat(v, f'{prefix}{k}.'))
-    else:
-      out[f'{prefix}{k}'] = list(v) if isinstance(v, tuple) else v
-  return out
+  Reads only: nothing in the workdir is written or moved. Returns the resumable keys that changed
+  ('key: old -> new'); [] for a new workdir.
+  """
+  saved = wd.read_config(workdir)
+  if saved is None:
+    return []
+  # A key the saved config lacks was added after the workdir was made: the run that made it
+  # behaved as the key's default says (the base config's, or the encoder family's).
+  defaults = config_checks.flatten(config_base.base_config().to_dict())
+  family = saved.get('model', {}).get('name')
+  defaults.update({f'model.{k}': v for k, v in models.encoder_defaults(family).items()})
+  return config_checks.check_resume(saved, config, workdir, defaults)
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains as `config` says (task 'classify' or 'mlm') in `workdir`, resuming from its latest
   checkpoint, data-parallel over every device of every host. Returns the last evaluation's figures.
 
-  The workdir is locked for the run: a second live run on it is refused (WorkdirBusyError).
-  SIGTERM or SIGINT stops the run after the current step with a checkpoint saved.
+  Before anything is written: the config's values are checked (ConfigError), and so is a re-run's
+  config against the workdir's saved one (ConfigError naming each key whose change the saved state
+  cannot take). config.json is replaced only once the state is restored. The workdir is locked for
+  the run: a second live run on it is refused (WorkdirBusyError). SIGTERM or SIGINT stops the run
+  after the current step with a checkpoint saved.
   """
+  config_checks.validate(config)
+  dp = parallel.DataParallel(config.parallel.mode)
+  # This host's shares of the global batches; sizes the devices cannot split are refused.
+  batches = (dp.host_batch_size(config.train.batch_size),
+             dp.host_batch_size(config.eval.batch_size, 'eval.batch_size'))
+  changed = check_workdir_config(config, workdir)
+  if config.init_from:  # Refuse a mismatched init_from before anything is written.
+    transfer.check_compatible(config.init_from,
+                              transfer.pretrained_config(config.init_from).model.to_dict(),
+                              config.model.to_dict())
   lock = None
   if jax.process_index() == 0:
     wd.check_writable(workdir)
     lock = wd.WorkdirLock(workdir).acquire()
   try:
-    return _train_and_evaluate(config, workdir)
+    return _train_and_evaluate(config, workdir, dp, *batches, changed)
   finally:
     if lock:
       lock.release()
 
 
-def _train_and_evaluate(config, workdir: str) -> dict:
+def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_batch: int,
+                        eval_batch: int, changed_keys: list[str]) -> dict:
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
   from clu import metric_writers
 
-  for key, allowed in (('train.on_nonfinite', ('stop', 'skip')),
-                       ('checkpoint.on_corrupt', ('fallback', 'error'))):
-    section, name = key.split('.')
-    if config[section][name] not in allowed:
-      raise ValueError(f'{key} must be one of {allowed}, got {config[section][name]!r}')
-  dp = parallel.DataParallel(config.parallel.mode)
   is_main = jax.process_index() == 0
-  train_batch = dp.host_batch_size(config.train.batch_size)
-  eval_batch = dp.host_batch_size(config.eval.batch_size, 'eval.batch_size')
-  if config.init_from:  # Refuse a mismatched init_from before anything is written.
-    transfer.check_compatible(config.init_from,
-                              transfer.pretrained_config(config.init_from).model.to_dict(),
-                              config.model.to_dict())
-  # Process 0 makes the workdir's files (tokenizer, labels, token caches, then the config, so that
-  # bad input leaves none); the others wait for it and then read them.
+  # Process 0 makes the workdir's files (tokenizer, labels, token caches) that do not exist yet,
+  # after all input is checked, so that bad input leaves none; the others wait for it and then
+  # read them. Existing files are reused, never rewritten.
   if not is_main:
     _barrier('workdir prepared')
   exp = experiment.build_experiment(config, workdir, train_batch=train_batch,
                                     eval_batch=eval_batch, num_hosts=dp.num_hosts,
                                     host_id=dp.host_id)
-  if is_main:
-    save_config(config, workdir)
-    if jax.process_count() > 1:
-      _barrier('workdir prepared')
+  if is_main and jax.process_count() > 1:
+    _barrier('workdir prepared')
   total_steps = config.train.num_steps
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   state = experiment.create_train_state(config, exp.model, exp.init_inputs, init_rng)
@@ -229,7 +227,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
     base_rng = tree['rng']
     start_step = int(jax.device_get(tree['state']['step']))
     if meta['data_position'] != start_step * config.train.batch_size:
-      raise ValueError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
+      raise ckpt_lib.CheckpointMismatchError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
                        f'step {start_step} x batch {config.train.batch_size}; was '
                        'train.batch_size changed?')
     # A stop between two log steps saved the sums of the unfinished log window: the next train
@@ -240,6 +238,10 @@ def _train_and_evaluate(config, workdir: str) -> dict:
     encoder, _ = transfer.load_encoder_params(config.init_from)
     params = transfer.replace_encoder(state.params, encoder, config.init_from)
     state = state.replace(params=params, opt_state=state.tx.init(params))
+  if is_main:  # Only now, with the state restored: a refused run leaves config.json as it was.
+    if changed_keys:
+      logging.warning('Resuming with changed settings: %s', '; '.join(changed_keys))
+    wd.write_json(os.path.join(workdir, wd.CONFIG), config.to_dict())
   state = dp.put_state(state)
   base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
 

@@ -40,6 +40,12 @@ def read_json(path: str):
     return json.load(f)
 
 
+def read_config(workdir: str):
+  """The workdir's saved config.json as a dict, or None when the workdir has none."""
+  path = os.path.join(workdir, CONFIG)
+  return read_json(path) if os.path.exists(path) else None
+
+
 def check_writable(workdir: str) -> None:
   """Creates `workdir` and proves it writable, with a clear error if it is not."""
   try:

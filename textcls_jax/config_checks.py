@@ -1,0 +1,303 @@
+"""What a config may say, checked before a run touches anything, and what a resumed run may change.
+
+`validate(config)` checks every key with a constraint (sizes, step counts, enums, fractions, keys that
+constrain each other) and raises one ConfigError naming each bad key, its value and what is allowed.
+It does no I/O and imports neither JAX nor TensorFlow, so the CLI runs it before those imports.
+
+`check_resume(saved, config, workdir)` compares a workdir's saved config with the new one before
+anything is restored or written: a change to what the saved state means is refused, naming each
+changed key; only the keys in RESUMABLE_KEYS may differ.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Any, Callable, Mapping, Optional
+
+from textcls_jax.data import sources
+from textcls_jax.data import tokenizer as tok
+
+TASKS = ('classify', 'mlm')
+
+# Keys a resumed run may change: how long it trains, how often it logs, evaluates and saves, how
+# many checkpoints it keeps, how it reacts to faults, and how the same batches are spread over the
+# devices. None of them changes what the saved parameters, optimizer state or data position mean.
+# (`train.num_steps` also stretches the learning-rate schedule to the new total from the resume on.)
+RESUMABLE_KEYS = frozenset({
+    'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
+    'checkpoint.every_steps', 'checkpoint.max_to_keep', 'checkpoint.on_corrupt', 'parallel.mode',
+    'data.tfds_data_dir',
+})
+# Classification counts every dev example exactly once whatever the eval batch; MLM evaluates
+# eval.max_batches batches, so there the eval batch size decides which windows are scored.
+RESUMABLE_KEYS_CLASSIFY = frozenset({'eval.batch_size'})
+
+
+class ConfigError(ValueError):
+  """A config value that is not allowed, or a change a workdir cannot take."""
+
+
+# --- Value rules: (test, what is allowed).
+
+def _is_int(v) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+Rule = tuple[Callable[[Any], bool], str]
+POSITIVE_INT: Rule = (lambda v: _is_int(v) and v > 0, 'a positive integer')
+NON_NEGATIVE_INT: Rule = (lambda v: _is_int(v) and v >= 0, 'an integer >= 0')
+POSITIVE_NUMBER: Rule = (lambda v: _is_number(v) and v > 0, 'a number > 0')
+NON_NEGATIVE_NUMBER: Rule = (lambda v: _is_number(v) and v >= 0, 'a number >= 0')
+FRACTION: Rule = (lambda v: _is_number(v) and 0 <= v <= 1, 'a number in [0, 1]')
+RATE: Rule = (lambda v: _is_number(v) and 0 < v <= 1, 'a number in (0, 1]')
+OPEN_FRACTION: Rule = (lambda v: _is_number(v) and 0 < v < 1, 'a number in (0, 1)')
+DROPOUT: Rule = (lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)')
+BETA: Rule = (lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)')
+BOOL: Rule = (lambda v: isinstance(v, bool), 'True or False')
+STRING: Rule = (lambda v: isinstance(v, str), 'a string')
+NON_EMPTY_STRING: Rule = (lambda v: isinstance(v, str) and bool(v), 'a non-empty string')
+
+
+def one_of(*choices) -> Rule:
+  return (lambda v: v in choices, 'one of ' + ', '.join(repr(c) for c in choices))
+
+
+def _spec_kind_ok(spec) -> bool:
+  return isinstance(spec, str) and spec.split(':', 1)[0] in sources.KINDS and ':' in spec
+
+
+def _regex_ok(v) -> bool:
+  try:
+    re.compile(v)
+  except (re.error, TypeError):
+    return False
+  return True
+
+
+def _encoding_ok(v) -> bool:
+  try:
+    codecs.lookup(v)
+  except (LookupError, TypeError):
+    return False
+  return True
+
+
+def _ints(positive_only: bool = True, increasing: bool = False, non_empty: bool = False) -> Rule:
+  def test(v):
+    if not isinstance(v, (tuple, list)) or (non_empty and not v):
+      return False
+    if not all(_is_int(x) and x > 0 for x in v):
+      return False
+    return not increasing or all(a < b for a, b in zip(v, v[1:]))
+  what = 'a ' + ('non-empty ' if non_empty else '') + 'tuple of positive integers'
+  return (test, what + (', increasing' if increasing else ''))
+
+
+SPEC: Rule = (_spec_kind_ok, f'KIND:LOCATION with KIND one of {", ".join(sources.KINDS)}')
+
+RULES: dict[str, Rule] = {
+    'seed': NON_NEGATIVE_INT,
+    'task': one_of(*TASKS),
+    'init_from': STRING,
+    'data.source': SPEC,
+    'data.train_split': NON_EMPTY_STRING,
+    'data.eval_split': STRING,
+    'data.text_field': STRING,
+    'data.label_field': STRING,
+    'data.tfds_data_dir': STRING,
+    'data.encoding': (_encoding_ok, 'a Python codec name (utf-8, cp1252, latin-1, ...)'),
+    'data.dev_fraction': OPEN_FRACTION,
+    'data.split_seed': NON_NEGATIVE_INT,
+    'data.max_len': (lambda v: _is_int(v) and v >= 2, 'an integer >= 2 ([CLS] and one token)'),
+    'data.length_buckets': _ints(increasing=True),
+    'data.sort_window_batches': POSITIVE_INT,
+    'data.corpus_max_chars': NON_NEGATIVE_INT,
+    'data.corpus_eval': STRING,
+    'data.seq_len': (lambda v: _is_int(v) and v >= 2, 'an integer >= 2'),
+    'mlm.rate': RATE,
+    'mlm.mask_fraction': FRACTION,
+    'mlm.random_fraction': FRACTION,
+    'finetune.freeze_encoder_steps': NON_NEGATIVE_INT,
+    'finetune.layer_decay': RATE,
+    'tokenizer.model_path': STRING,
+    'tokenizer.vocab_size': (lambda v: _is_int(v) and v > tok.NUM_SPECIAL,
+                             f'an integer > {tok.NUM_SPECIAL} (the special pieces)'),
+    'tokenizer.max_chars': POSITIVE_INT,
+    'tokenizer.model_type': one_of('unigram', 'bpe', 'word', 'char'),
+    'tokenizer.seed': NON_NEGATIVE_INT,
+    'tokenizer.normalization': one_of('nmt_nfkc', 'nfkc', 'nmt_nfkc_cf', 'nfkc_cf', 'identity'),
+    'optim.learning_rate': POSITIVE_NUMBER,
+    'optim.schedule': one_of('cosine', 'linear', 'constant'),
+    'optim.warmup_steps': NON_NEGATIVE_INT,
+    'optim.weight_decay': NON_NEGATIVE_NUMBER,
+    'optim.b1': BETA,
+    'optim.b2': BETA,
+    'optim.eps': POSITIVE_NUMBER,
+    'optim.grad_clip_norm': (NON_NEGATIVE_NUMBER[0], 'a number >= 0 (0 turns clipping off)'),
+    'optim.no_decay_regex': (_regex_ok, 'a valid regular expression'),
+    'parallel.mode': one_of('jit', 'pmap'),
+    'train.batch_size': POSITIVE_INT,
+    'train.num_steps': POSITIVE_INT,
+    'train.log_every_steps': POSITIVE_INT,
+    'train.eval_every_steps': POSITIVE_INT,
+    'train.on_nonfinite': one_of('stop', 'skip'),
+    'eval.batch_size': POSITIVE_INT,
+    'eval.max_batches': POSITIVE_INT,
+    'checkpoint.every_steps': POSITIVE_INT,
+    'checkpoint.max_to_keep': POSITIVE_INT,
+    'checkpoint.best_metric': STRING,
+    'checkpoint.best_mode': one_of('max', 'min'),
+    'checkpoint.on_corrupt': one_of('fallback', 'error'),
+    'model.name': one_of('rnn', 'cnn', 'transformer'),
+    'model.embed_dim': POSITIVE_INT,
+    'model.hidden_dim': POSITIVE_INT,
+    'model.num_layers': POSITIVE_INT,
+    'model.num_filters': POSITIVE_INT,
+    'model.filter_widths': _ints(non_empty=True),
+    'model.num_heads': POSITIVE_INT,
+    'model.mlp_dim': POSITIVE_INT,
+    'model.max_len': POSITIVE_INT,
+    'model.cell': one_of('lstm', 'gru'),
+    'model.bidirectional': BOOL,
+    'model.embed_norm': BOOL,
+    'model.tie_embeddings': BOOL,
+    'model.dropout': DROPOUT,
+    'model.attention_dropout': DROPOUT,
+    'model.head_dropout': DROPOUT,
+    'model.head_hidden_dim': NON_NEGATIVE_INT,
+    'model.pooling': one_of('max', 'mean', 'cls'),
+    'model.dtype': one_of('float32', 'bfloat16'),
+}
+
+# The dev figures a checkpoint can be ranked by, per task.
+BEST_METRICS = {'classify': ('accuracy', 'macro_f1', 'loss'),
+                'mlm': ('loss', 'accuracy', 'perplexity')}
+
+
+def flatten(config: Mapping, prefix: str = '') -> dict[str, Any]:
+  """{'a': {'b': 1}} -> {'a.b': 1}; tuples become lists (as config.json stores them)."""
+  out = {}
+  for key, value in config.items():
+    if isinstance(value, Mapping):
+      out.update(flatten(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = list(value) if isinstance(value, tuple) else value
+  return out
+
+
+def _as_dict(config) -> dict:
+  return config.to_dict() if hasattr(config, 'to_dict') else dict(config)
+
+
+def problems(config) -> list[str]:
+  """Every constraint `config` breaks, one phrase each ('key=value is not allowed: ...')."""
+  flat = flatten(_as_dict(config))
+  found = []
+  def bad(key, allowed):
+    found.append(f'{key}={_show(flat.get(key))} is not allowed: it must be {allowed}')
+  for key, (test, allowed) in RULES.items():
+    if key in flat and not test(_tuple(flat[key])):
+      bad(key, allowed)
+  if found:  # The relations below assume each key's own value is sound.
+    return found
+  task = flat.get('task', 'classify')
+  metric = flat.get('checkpoint.best_metric', '')
+  if metric and metric not in BEST_METRICS[task]:
+    bad('checkpoint.best_metric', "'' (keep only the latest) or a dev figure of the task: "
+        + ', '.join(repr(m) for m in BEST_METRICS[task]))
+  if flat.get('mlm.mask_fraction', 0) + flat.get('mlm.random_fraction', 0) > 1:
+    bad('mlm.random_fraction', f'at most 1 - mlm.mask_fraction = '
+        f'{1 - flat["mlm.mask_fraction"]:g} (the two are shares of the picked tokens)')
+  if flat.get('model.name') == 'transformer':
+    length_key = 'data.seq_len' if task == 'mlm' else 'data.max_len'
+    if flat.get(length_key, 0) > flat.get('model.max_len', 0):
+      bad(length_key, f'at most model.max_len={flat["model.max_len"]} (the position embeddings '
+          'the Transformer has)')
+    if flat.get('model.hidden_dim', 0) % flat.get('model.num_heads', 1):
+      bad('model.num_heads', f'a divisor of model.hidden_dim={flat["model.hidden_dim"]}')
+  if task == 'mlm':
+    specs = flat.get('data.corpus_sources', [])
+    if not specs:
+      bad('data.corpus_sources', 'a non-empty tuple of unlabeled sources for task mlm')
+    for spec in specs:
+      if not _spec_kind_ok(spec):
+        bad('data.corpus_sources', f'a tuple of KIND:LOCATION[@split] specs ({spec!r} is not one)')
+    if flat.get('data.corpus_eval') and not _spec_kind_ok(flat['data.corpus_eval']):
+      bad('data.corpus_eval', "'' or a KIND:LOCATION[@split] spec")
+    weights = flat.get('data.corpus_weights', [])
+    if weights and (len(weights) != len(specs) or not all(_is_number(w) and w >= 0
+                                                          for w in weights) or sum(weights) <= 0):
+      bad('data.corpus_weights', f'() or {len(specs)} non-negative numbers with a positive sum, '
+          'one per data.corpus_sources entry')
+  return found
+
+
+def validate(config) -> None:
+  """Raises ConfigError naming every key whose value is not allowed (one line)."""
+  found = problems(config)
+  if found:
+    raise ConfigError('; '.join(found))
+
+
+def _tuple(v):
+  return tuple(v) if isinstance(v, list) else v
+
+
+def _show(v) -> str:
+  return repr(_tuple(v))
+
+
+# --- What a workdir's saved config lets a re-run change.
+
+def check_resume(saved: Mapping, config, workdir: str,
+                 defaults: Optional[Mapping] = None) -> list[str]:
+  """Raises ConfigError when `config` changes a key of `saved` that is not resumable.
+
+  saved: the workdir's config.json. defaults: flat key -> value for keys an older workdir lacks
+  (it was written before the key existed, so it ran with the key's default). Returns the changed
+  resumable keys, as 'key: old -> new', for the log.
+  """
+  old, new = flatten(dict(saved)), flatten(_as_dict(config))
+  defaults = dict(defaults or {})
+  resumable = RESUMABLE_KEYS | (RESUMABLE_KEYS_CLASSIFY if new.get('task') == 'classify'
+                                else frozenset())
+  refused, allowed = [], []
+  for key in sorted(set(old) | set(new)):
+    before = old.get(key, defaults.get(key, _ABSENT))
+    after = new.get(key, _ABSENT)
+    if _same(before, after):
+      continue
+    line = f'{key}: {_show_saved(before)} -> {_show_saved(after)}'
+    (allowed if key in resumable else refused).append(line)
+  if refused:
+    raise ConfigError(
+        f'{workdir} was trained with another config ({"; ".join(refused)}; saved -> new), and '
+        'a resumed run cannot change what its checkpoints mean: use a new --workdir, or '
+        f'--config.init_from={workdir} to start a new run from this one. (A resumed run may '
+        f'change only {", ".join(sorted(resumable))}.)')
+  return allowed
+
+
+class _Absent:
+  def __repr__(self):
+    return '(absent)'
+
+
+_ABSENT = _Absent()
+
+
+def _same(a, b) -> bool:
+  if isinstance(a, _Absent) or isinstance(b, _Absent):
+    return a is b
+  if _is_number(a) and _is_number(b):
+    return float(a) == float(b)  # 3 and 3.0 are the same setting.
+  return _tuple(a) == _tuple(b)
+
+
+def _show_saved(v) -> str:
+  return repr(v) if isinstance(v, _Absent) else _show(v)
