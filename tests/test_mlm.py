@@ -232,3 +232,46 @@ def test_compatibility_fills_missing_keys_with_the_encoder_defaults():
     transfer.check_compatible('old', older, {**model, 'embed_norm': True})
   with pytest.raises(transfer.TransferError, match=r'model.num_layers: pretrained 4, here 2'):
     transfer.check_compatible('old', older, {**model, 'num_layers': 2})
+
+
+def test_freeze_encoder_steps_holds_the_encoder_for_exactly_that_many_updates(tmp_path):
+  """With a learning rate above 0 from the first update, finetune.freeze_encoder_steps=K keeps the
+  encoder exactly as pretrained through update K while the head trains; update K+1 moves it."""
+  from conftest import write_sentiment_tsv
+  from test_train import tiny_config
+  from textcls_jax import optim
+  from textcls_jax.predict import Predictor
+  config = _mlm_config(tmp_path, 'cnn')
+  config.train.num_steps = 10  # Any trained encoder will do.
+  config.train.eval_every_steps = 10
+  config.checkpoint.every_steps = 10
+  pre = str(tmp_path / 'pre')
+  train.train_and_evaluate(config, pre)
+  saved, _ = transfer.load_encoder_params(pre)
+  data = tmp_path / 'cls'
+  data.mkdir()
+  write_sentiment_tsv(data / 'train.tsv', 200, seed=0)
+  write_sentiment_tsv(data / 'dev.tsv', 50, seed=1)
+  k = 3
+  cls_config = tiny_config(data, steps=k + 1)
+  cls_config.model = config.model
+  cls_config.init_from = pre
+  cls_config.finetune.freeze_encoder_steps = k
+  cls_config.optim.schedule = 'constant'
+  cls_config.optim.warmup_steps = 0
+  cls_config.train.eval_every_steps = k + 1
+  cls_config.checkpoint.every_steps = 1  # A checkpoint after every update, all kept.
+  cls_config.checkpoint.max_to_keep = k + 1
+  schedule = optim.learning_rate_schedule(cls_config.optim, k + 1)
+  assert all(float(schedule(i)) > 0 for i in range(k + 1))  # Else a frozen update proves nothing.
+  fine = str(tmp_path / 'fine')
+  train.train_and_evaluate(cls_config, fine)
+  params = {s: Predictor.from_workdir(fine, s)._params for s in range(1, k + 2)}
+  same = lambda a, b: all(np.array_equal(np.asarray(x), np.asarray(y))
+                          for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+  for s in range(1, k + 1):
+    for a, b in zip(jax.tree.leaves(params[s]['encoder']), jax.tree.leaves(saved)):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=f'step {s}')
+    if s > 1:
+      assert not same(params[s]['head'], params[s - 1]['head']), f'head unchanged at step {s}'
+  assert not same(params[k + 1]['encoder'], saved)  # Update K+1 trains the encoder.

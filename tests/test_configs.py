@@ -1,0 +1,77 @@
+"""Every shipped config (configs/*.py, found by glob) loads, builds its model and optimizer at full
+size and takes one train step on a tiny synthetic batch: a config that no longer fits the code fails
+here, not an hour into a run. No data, tokenizer or init_from workdir is read."""
+
+import functools
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from textcls_jax import config_base
+from textcls_jax import experiment
+from textcls_jax import masking
+from textcls_jax import models
+from textcls_jax import tasks
+from textcls_jax import train
+from textcls_jax.data import tokenizer as tok
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / 'configs').glob('*.py'))
+LENGTH = 16  # Tokens per row: short, so that the real model sizes compile quickly.
+
+
+# Compiling is nearly all of the time here; the backend's optimizations, which change no result
+# that this file checks, more than double it on a CPU.
+FAST_COMPILE = {'xla_backend_optimization_level': 0, 'xla_llvm_disable_expensive_passes': True}
+
+
+def _compiled(fn, *args):
+  return jax.jit(fn).lower(*args).compile(FAST_COMPILE)(*args)
+
+
+def test_the_shipped_configs_are_found():
+  assert len(CONFIGS) >= 12, CONFIGS  # An empty glob would leave the test below with no cases.
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_config_builds_its_model_and_takes_a_train_step(path):
+  config = config_base.config_file(str(path))
+  vocab = config.tokenizer.vocab_size
+  full = config.data.seq_len if config.task == 'mlm' else config.data.max_len
+  length = min(LENGTH, full)
+  rng = np.random.default_rng(0)
+  tokens = rng.integers(tok.NUM_SPECIAL, vocab, size=(2, length)).astype(np.int32)
+  tokens[:, 0] = tok.CLS_ID
+  tokens[1, length // 2:] = tok.PAD_ID  # One padded row: the padding mask is in play.
+  batch = {'tokens': jnp.asarray(tokens), 'weight': jnp.ones(2, jnp.float32)}
+  # Initialized at the config's full length, as experiment.py does (a transformer refuses a length
+  # above model.max_len); trained on the short batch.
+  if config.task == 'mlm':
+    model = models.build_masked_lm(config.model, vocab)
+    init_inputs = (jnp.ones((1, full), jnp.int32),
+                   jnp.zeros((1, masking.num_predictions(full, config.mlm.rate)), jnp.int32))
+    k = masking.num_predictions(length, config.mlm.rate)
+    objective = functools.partial(
+        tasks.mlm_objective, vocab_size=vocab, rate=config.mlm.rate,
+        mask_fraction=config.mlm.mask_fraction, random_fraction=config.mlm.random_fraction,
+        max_predictions=k)
+  else:
+    assert config.task == 'classify', config.task
+    model = models.build_classifier(config.model, vocab, 2)
+    init_inputs = (jnp.ones((1, full), jnp.int32),)
+    objective = tasks.classification_objective
+    batch['label'] = jnp.array([0, 1], jnp.int32)
+  # The config's own optimizer (schedule, decay mask, fine-tuning freeze and layer decay).
+  state = _compiled(lambda rng: experiment.create_train_state(config, model, init_inputs, rng),
+                    jax.random.PRNGKey(0))
+  new, metrics = _compiled(functools.partial(train.train_step, objective=objective), state, batch,
+                           jax.random.PRNGKey(1))
+  metrics = jax.device_get(metrics)
+  assert int(new.step) == 1
+  # A non-finite step zeroes its metrics and counts steps=0, so these also say the loss is finite.
+  assert float(metrics['steps']) == 1 and float(metrics['nonfinite_steps']) == 0
+  assert float(metrics['count']) > 0
+  assert np.isfinite(float(metrics['loss_sum']) / float(metrics['count']))
