@@ -220,6 +220,31 @@ def test_local_unlabeled_sources_skip_empty_lines(tmp_path):
   assert list(corpus.read_texts(f'text:{path}')) == ['first paragraph', 'second one', 'third']
 
 
+def test_token_cache_is_reused_for_the_same_text_and_remade_for_an_edited_one(tmp_path,
+                                                                             tiny_tokenizer,
+                                                                             caplog):
+  text = tmp_path / 'books.txt'
+  text.write_text('good film\nbad plot\n')
+  cache = tmp_path / 'cache'
+  first = corpus.cached_token_array(f'text:{text}', tiny_tokenizer, str(cache))
+  [made] = cache.iterdir()
+  made_at = made.stat().st_mtime_ns
+  again = corpus.cached_token_array(f'text:{text}', tiny_tokenizer, str(cache))
+  np.testing.assert_array_equal(again, first)
+  assert [p.name for p in cache.iterdir()] == [made.name] and made.stat().st_mtime_ns == made_at
+  # The same size and a restored modification time: only the bytes tell the edit apart.
+  stat = text.stat()
+  text.write_text('good plot\nbad film\n')
+  os.utime(text, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+  with caplog.at_level('WARNING'):
+    edited = corpus.cached_token_array(f'text:{text}', tiny_tokenizer, str(cache))
+  np.testing.assert_array_equal(edited, corpus.tokenize_to_array(
+      iter(['good plot', 'bad film']), tiny_tokenizer))
+  assert not np.array_equal(edited, first)
+  assert 'changed since its tokens were cached' in caplog.text
+  assert len(list(cache.iterdir())) == 2
+
+
 def test_compatibility_fills_missing_keys_with_the_encoder_defaults():
   """A workdir written before model.embed_norm existed holds the default (off): it loads into a
   config that leaves it off and is refused by one that turns it on."""

@@ -227,7 +227,7 @@ def test_a_checkpoint_unreadable_for_permissions_stops_the_run_and_is_not_moved(
   assert result.returncode == 1, result.stderr[-3000:]
   last = result.stderr.strip().splitlines()[-1]
   assert 'checkpoints/40 cannot be read, for a reason that is not its content' in last, last
-  assert 'PERMISSION_DENIED' in last and 'it was not moved' in last
+  assert 'PermissionError' in last and 'it was not moved' in last
   assert _steps(workdir) == [20, 40]
   assert not (workdir / ckpt_lib.CORRUPT_DIR).exists()
   assert {k: v for k, v in snapshot(workdir).items() if k != '.lock'} == {

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from typing import Any, Optional
 
@@ -30,6 +29,8 @@ import orbax.checkpoint as ocp
 from absl import logging
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
+
+from textcls_jax import workdir as wd
 
 
 CORRUPT_DIR = 'checkpoints_corrupt'  # Beside the checkpoints folder: bad steps are moved here.
@@ -126,7 +127,7 @@ class Checkpointer:
     options = ocp.CheckpointManagerOptions(
         preservation_policy=pp.AnyPreservationPolicy(policies),
         enable_async_checkpointing=async_save, cleanup_tmp_directories=True)
-    self.directory = _absolute(directory)
+    self.directory = wd.absolute(directory)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
 
   def latest_step(self) -> Optional[int]:
@@ -177,6 +178,7 @@ class Checkpointer:
     # The stored tree's metadata first: an intact checkpoint of another shape is a mismatch, to be
     # reported as such, never mistaken for damage.
     try:
+      _open_every_file(epath.Path(where))
       stored = ocp.StandardCheckpointHandler().metadata(epath.Path(where) / 'state')
     except Exception as e:  # Orbax, TensorStore and JSON raise many types for unreadable files.
       raise read_fault(e, where) from e
@@ -254,8 +256,7 @@ class Checkpointer:
     self._manager.wait_until_finished()
     target = self.corrupt_dir / f'{step}-{time.strftime("%Y%m%d-%H%M%S")}'
     if jax.process_index() == 0:  # Every process found it bad; one moves it.
-      target.parent.mkdir(parents=True, exist_ok=True)
-      (epath.Path(self.directory) / str(step)).rename(target)
+      wd.move_tree(epath.Path(self.directory) / str(step), target)
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils
       multihost_utils.sync_global_devices(f'quarantined checkpoint {step}')
@@ -268,6 +269,20 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def _open_every_file(folder: epath.Path) -> None:
+  """Opens each file of a checkpoint and reads a byte: a file that cannot be opened (permissions,
+  I/O) then fails here, plainly, rather than inside Orbax's concurrent reads, whose abandoned
+  callbacks print tracebacks at exit."""
+  pending = [folder]
+  while pending:  # (rglob is not implemented for gs://.)
+    for child in pending.pop().iterdir():
+      if child.is_dir():
+        pending.append(child)
+      else:
+        with child.open('rb') as f:
+          f.read(1)
 
 
 def _orbax_name(path) -> str:
@@ -298,11 +313,6 @@ def _misfits(stored_metadata, abstract) -> list[str]:
       (s_shape, s_dtype), (w_shape, w_dtype) = stored[name], wanted[name]
       out.append(f'{name}: stored {s_dtype}{list(s_shape)}, here {w_dtype}{list(w_shape)}')
   return out
-
-
-def _absolute(path: str) -> str:
-  """A local path made absolute; a URL (gs://...) as it is."""
-  return path if '://' in str(path) else os.path.abspath(path)
 
 
 def _first_line(error: Exception) -> str:

@@ -94,9 +94,8 @@ def model_for_config(config, workdir: str, vocab_size: int):
     return models.build_masked_lm(config.model, vocab_size), (
         jnp.ones((1, config.data.seq_len), jnp.int32),
         jnp.zeros((1, masking.num_predictions(config.data.seq_len, config.mlm.rate)), jnp.int32))
-  import os
   from textcls_jax import workdir as wd
-  labels = wd.read_json(os.path.join(workdir, wd.LABELS))['names']
+  labels = wd.read_json(wd.join(workdir, wd.LABELS))['names']
   return (models.build_classifier(config.model, vocab_size, len(labels)),
           (jnp.ones((1, config.data.max_len), jnp.int32),))
 

@@ -14,7 +14,6 @@ From Python:
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Sequence, Union
 
@@ -46,16 +45,16 @@ class Predictor:
     from textcls_jax.data import sources
     from textcls_jax.data import tokenizer as tok
 
-    config_path = os.path.join(workdir, wd.CONFIG)
-    if not os.path.exists(config_path):
+    config_path = wd.join(workdir, wd.CONFIG)
+    if not wd.exists(config_path):
       raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
     config = ml_collections.ConfigDict(wd.read_json(config_path))
-    tokenizer = tok.Tokenizer(os.path.join(workdir, wd.TOKENIZER))
-    labels = sources.LabelVocab.from_json(wd.read_json(os.path.join(workdir, wd.LABELS)))
+    tokenizer = tok.Tokenizer(wd.join(workdir, wd.TOKENIZER))
+    labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))
     if config.get('task', 'classify') != 'classify':
       raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
     model = models.build_classifier(config.model, tokenizer.vocab_size, len(labels))
-    checkpoints = ckpt_lib.Checkpointer(os.path.join(workdir, wd.CHECKPOINTS),
+    checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
                                         best_metric=config.checkpoint.best_metric,
                                         best_mode=config.checkpoint.best_mode)
     try:
@@ -131,12 +130,13 @@ def main(argv):
   except (DataError, FileNotFoundError) as e:
     sys.exit(f'error: {e}')
   results = predictor.predict(texts, FLAGS.batch_size)
-  out = sys.stdout if FLAGS.output == '-' else open(FLAGS.output + '.tmp', 'w', encoding='utf-8')
-  for text, result in zip(texts, results):
-    out.write(json.dumps({'text': text, **result}, ensure_ascii=False) + '\n')
-  if out is not sys.stdout:
-    out.close()
-    os.replace(FLAGS.output + '.tmp', FLAGS.output)
+  lines = ''.join(json.dumps({'text': text, **result}, ensure_ascii=False) + '\n'
+                  for text, result in zip(texts, results))
+  if FLAGS.output == '-':
+    sys.stdout.write(lines)
+  else:
+    from textcls_jax import workdir as wd
+    wd.atomic_write_text(FLAGS.output, lines)  # A local path or a URL.
 
 
 def run():

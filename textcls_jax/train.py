@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -215,12 +214,16 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
                dp.num_hosts)
 
   checkpoints = ckpt_lib.Checkpointer(
-      os.path.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
+      wd.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)
   start_step, latest, resumed_train_sums = 0, None, None
-  restored = checkpoints.restore_latest(
-      dp.replicate_plain({'state': _state_tree(state), 'rng': base_rng}),
-      on_corrupt=config.checkpoint.on_corrupt)
+  try:
+    restored = checkpoints.restore_latest(
+        dp.replicate_plain({'state': _state_tree(state), 'rng': base_rng}),
+        on_corrupt=config.checkpoint.on_corrupt)
+  except BaseException:
+    checkpoints.close()  # Its threads would otherwise outlive the error, with noise at exit.
+    raise
   if restored is not None:
     latest, tree, meta = restored
     state = state.replace(**tree['state'])
@@ -241,7 +244,7 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   if is_main:  # Only now, with the state restored: a refused run leaves config.json as it was.
     if changed_keys:
       logging.warning('Resuming with changed settings: %s', '; '.join(changed_keys))
-    wd.write_json(os.path.join(workdir, wd.CONFIG), config.to_dict())
+    wd.write_json(wd.join(workdir, wd.CONFIG), config.to_dict())
   state = dp.put_state(state)
   base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
 
@@ -249,9 +252,12 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   p_train_step = dp.compile_train_step(functools.partial(train_step, objective=objective))
   p_eval_step = dp.compile_eval_step(functools.partial(eval_step, objective=objective))
   eval_rng = jax.random.PRNGKey(config.seed + 1)  # Fixed: MLM eval masks are the same each time.
-  writer = metric_writers.create_default_writer(os.path.join(workdir, wd.TENSORBOARD),
-                                                just_logging=not is_main, asynchronous=True)
-  metrics_file = (wd.MetricsFile(os.path.join(workdir, wd.METRICS), resume_step=start_step)
+  # TensorFlow's event writer reaches gs:// through its own filesystem only; a URL workdir gets its
+  # events written locally and copied over at each log.
+  events = wd.MirroredDir(wd.join(workdir, wd.TENSORBOARD))
+  writer = metric_writers.create_default_writer(events.local, just_logging=not is_main,
+                                                asynchronous=True)
+  metrics_file = (wd.MetricsFile(wd.join(workdir, wd.METRICS), resume_step=start_step)
                   if is_main else None)
   progress = Progress(start_step, total_steps, config.train.batch_size)
   train_sums, dev_figures = resumed_train_sums, {}
@@ -259,6 +265,9 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
 
   def record(step, split, figures):
     writer.write_scalars(step, {f'{split}/{k}': v for k, v in figures.items()})
+    if events.mirrored:
+      writer.flush()
+      events.sync()
     if metrics_file:
       metrics_file.write(step, split, figures)
 
@@ -335,6 +344,7 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
     checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.
     writer.flush()
     writer.close()
+    events.close()
     if metrics_file:
       metrics_file.close()
   return dev_figures

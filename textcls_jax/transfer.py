@@ -7,8 +7,6 @@ may differ. Anything else is refused with the list of differences.
 
 from __future__ import annotations
 
-import os
-
 import jax
 import ml_collections
 from absl import logging
@@ -27,15 +25,15 @@ class TransferError(ValueError):
 
 
 def pretrained_config(init_from: str) -> ml_collections.ConfigDict:
-  path = os.path.join(init_from, wd.CONFIG)
-  if not os.path.exists(path):
+  path = wd.join(init_from, wd.CONFIG)
+  if not wd.exists(path):
     raise TransferError(f'init_from={init_from}: not a textcls-jax workdir (no {wd.CONFIG})')
   return ml_collections.ConfigDict(wd.read_json(path))
 
 
 def pretrained_tokenizer_path(init_from: str) -> str:
-  path = os.path.join(init_from, wd.TOKENIZER)
-  if not os.path.exists(path):
+  path = wd.join(init_from, wd.TOKENIZER)
+  if not wd.exists(path):
     raise TransferError(f'init_from={init_from}: no tokenizer at {path}')
   return path
 
@@ -72,7 +70,7 @@ def load_encoder_params(init_from: str):
   from textcls_jax.experiment import abstract_train_state
   cfg = pretrained_config(init_from)
   vocab_size = Tokenizer(pretrained_tokenizer_path(init_from)).vocab_size
-  checkpoints = ckpt_lib.Checkpointer(os.path.join(init_from, wd.CHECKPOINTS))
+  checkpoints = ckpt_lib.Checkpointer(wd.join(init_from, wd.CHECKPOINTS))
   try:
     step = checkpoints.latest_step()
     if step is None:

@@ -14,12 +14,15 @@ tf.data to parallelize.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
 from absl import logging
+from etils import epath
 
+from textcls_jax import workdir as wd
 from textcls_jax.data import sources
 from textcls_jax.data import tokenizer as tok
 
@@ -69,19 +72,50 @@ def tokenize_to_array(texts: Iterator[str], tokenizer: tok.Tokenizer,
   return np.concatenate(parts)
 
 
-def cached_token_array(spec: str, tokenizer: tok.Tokenizer, cache_dir: str, **read_args) -> np.ndarray:
-  """The token stream of `spec`, read from cache_dir when made before with the same tokenizer."""
-  key = hashlib.sha256(repr((spec, sorted(read_args.items()))).encode() +
-                       tokenizer.model_proto).hexdigest()[:16]
-  path = os.path.join(cache_dir, f'{key}.npy')
-  if os.path.exists(path):
+def source_fingerprint(spec: str, tfds_data_dir: Optional[str] = None) -> str:
+  """What a source's text is, for the token cache: each local file's path, size and a hash of its
+  bytes, so that an edited corpus is tokenized again; for TFDS, the dataset, split and data folder
+  (TFDS datasets are versioned: name the version, 'tfds:NAME:1.2.3', to pin one)."""
+  base, split = parse_unlabeled_spec(spec)
+  kind, location = sources.parse_spec(base)
+  h = hashlib.blake2b(digest_size=16)
+  if kind == 'tfds':
+    h.update(repr((base, split, tfds_data_dir or os.environ.get('TFDS_DATA_DIR', ''))).encode())
+    return h.hexdigest()
+  for path in sources.resolve_local_files(kind, location, split):
+    h.update(f'{os.path.abspath(path)}:{os.path.getsize(path)};'.encode())
+    with open(path, 'rb') as f:
+      while chunk := f.read(1 << 20):
+        h.update(chunk)
+  return h.hexdigest()
+
+
+def cached_token_array(spec: str, tokenizer: tok.Tokenizer, cache_dir: str,
+                       **read_args) -> np.ndarray:
+  """The token stream of `spec`, read from cache_dir when made before from the same text with the
+  same tokenizer and reading settings.
+
+  The file name is `<settings key>-<text key>.npy`: a cache whose settings match but whose text
+  does not was made from an older version of the corpus, which is said in a warning.
+  """
+  settings = hashlib.sha256(repr((spec, sorted(read_args.items()))).encode() +
+                            tokenizer.model_proto).hexdigest()[:16]
+  text = source_fingerprint(spec, read_args.get('tfds_data_dir'))
+  path = wd.join(cache_dir, f'{settings}-{text}.npy')
+  if wd.exists(path):
+    if wd.is_remote(path):
+      with epath.Path(path).open('rb') as f:
+        return np.load(f)
     return np.load(path, mmap_mode='r')
+  if wd.exists(cache_dir) and any(p.name.startswith(settings + '-')
+                                  for p in epath.Path(cache_dir).iterdir()):
+    logging.warning('%s changed since its tokens were cached in %s: tokenizing it again (a resumed '
+                    'run reads other windows from here on)', spec, cache_dir)
   logging.info('Tokenizing %s ...', spec)
   tokens = tokenize_to_array(read_texts(spec, **read_args), tokenizer)
-  os.makedirs(cache_dir, exist_ok=True)
-  with open(path + '.tmp', 'wb') as f:
-    np.save(f, tokens)
-  os.replace(path + '.tmp', path)
+  buffer = io.BytesIO()
+  np.save(buffer, tokens)
+  wd.atomic_write_bytes(path, buffer.getvalue())
   logging.info('%s: %s tokens, cached in %s', spec, f'{len(tokens):,}', path)
   return tokens
 

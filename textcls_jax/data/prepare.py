@@ -4,8 +4,6 @@ the train and dev splits, the label vocabulary (labels.json) and the tokenizer (
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 
 from absl import logging
 import numpy as np
@@ -38,9 +36,9 @@ def load_splits(data_cfg) -> tuple[sources.Examples, sources.Examples]:
 
 def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
   """The label vocabulary saved in the workdir, or the one inferred from train (not yet saved)."""
-  path = os.path.join(workdir, wd.LABELS)
+  path = wd.join(workdir, wd.LABELS)
   inferred = sources.LabelVocab.from_examples(train)
-  if os.path.exists(path):
+  if wd.exists(path):
     saved = sources.LabelVocab.from_json(wd.read_json(path))
     if saved.names != inferred.names:
       raise sources.DataError(
@@ -53,25 +51,23 @@ def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
 def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Tokenizer:
   """The workdir's tokenizer: reused, copied from init_from's workdir or tok_cfg.model_path, or
   trained on `texts`."""
-  path = os.path.join(workdir, wd.TOKENIZER)
+  path = wd.join(workdir, wd.TOKENIZER)
   given = tok_cfg.model_path
   if init_from:
     from textcls_jax import transfer
     pretrained = transfer.pretrained_tokenizer_path(init_from)
-    if given and open(given, 'rb').read() != open(pretrained, 'rb').read():
+    if given and wd.read_bytes(given) != wd.read_bytes(pretrained):
       raise transfer.TransferError(
           f'tokenizer.model_path={given} is not the tokenizer of init_from={init_from}; leave '
           'tokenizer.model_path empty to use the pretrained one')
     given = pretrained
-  if os.path.exists(path) and given and open(given, 'rb').read() != open(path, 'rb').read():
+  if wd.exists(path) and given and wd.read_bytes(given) != wd.read_bytes(path):
     raise tok.TokenizerError(f'{path} differs from {given}: this workdir was made with another '
                              'tokenizer; use a new --workdir')
-  if not os.path.exists(path):
+  if not wd.exists(path):
     if given:
       tok.Tokenizer(given)  # Validated before anything is written to the workdir.
-      os.makedirs(os.path.dirname(path), exist_ok=True)  # (train_sentencepiece makes it itself.)
-      shutil.copyfile(given, path + '.tmp')
-      os.replace(path + '.tmp', path)
+      wd.copy_file(given, path)
     else:
       tok.train_sentencepiece(texts, path, vocab_size=tok_cfg.vocab_size,
                               max_chars=tok_cfg.max_chars, model_type=tok_cfg.model_type,
@@ -87,8 +83,8 @@ def prepare_classification(config, workdir: str) -> ClassificationData:
   # The tokenizer before labels.json: a bad tokenizer.model_path or init_from is refused before the
   # first file is written.
   tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, config.get('init_from', ''))
-  labels_path = os.path.join(workdir, wd.LABELS)
-  if not os.path.exists(labels_path):
+  labels_path = wd.join(workdir, wd.LABELS)
+  if not wd.exists(labels_path):
     wd.write_json(labels_path, vocab.to_json())
   data = ClassificationData(train.texts, train_ids, dev.texts, dev_ids, vocab, tokenizer)
   logging.info('Data: %d train / %d dev examples, %d classes %s, vocab %d', len(data.train_texts),
@@ -117,13 +113,13 @@ def prepare_pretraining(config, workdir: str) -> PretrainingData:
   read_args = dict(text_field=data_cfg.text_field, tfds_data_dir=data_cfg.tfds_data_dir or None,
                    encoding=data_cfg.encoding)
   from textcls_jax.data import corpus  # Imported here: classification runs do not need it.
-  if not os.path.exists(os.path.join(workdir, wd.TOKENIZER)) and not config.tokenizer.model_path:
+  if not wd.exists(wd.join(workdir, wd.TOKENIZER)) and not config.tokenizer.model_path:
     budget = config.tokenizer.max_chars // len(specs)
     sample = [t for spec in specs for t in corpus.read_texts(spec, max_chars=budget, **read_args)]
   else:
     sample = []
   tokenizer = tokenizer_for(config.tokenizer, sample, workdir)
-  cache = os.path.join(workdir, 'corpus')
+  cache = wd.join(workdir, wd.CORPUS_CACHE)
   limit = dict(max_chars=data_cfg.corpus_max_chars)
   train_tokens = [corpus.cached_token_array(spec, tokenizer, cache, **read_args, **limit)
                   for spec in specs]

@@ -15,6 +15,8 @@ import numpy as np
 
 from absl import logging
 
+from textcls_jax import workdir as wd
+
 PAD_ID = 0
 UNK_ID = 1
 CLS_ID = 2
@@ -67,7 +69,6 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
   """
   import sentencepiece as spm  # Imported here: only training needs the Python trainer.
 
-  os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
   with tempfile.TemporaryDirectory() as tmp:
     corpus = os.path.join(tmp, 'corpus.txt')
     chars = 0
@@ -105,10 +106,7 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
       proto = sentencepiece_model_pb2.ModelProto.FromString(src.read())
     proto.trainer_spec.ClearField('input')
     proto.trainer_spec.ClearField('model_prefix')
-    tmp_out = output_path + '.tmp'
-    with open(tmp_out, 'wb') as dst:
-      dst.write(proto.SerializeToString())
-    os.replace(tmp_out, output_path)
+    wd.atomic_write_bytes(output_path, proto.SerializeToString())  # Local or a URL.
   logging.info('Trained a SentencePiece model (%s, vocab %d) on %d texts, %d characters: %s',
                model_type, vocab_size, lines, chars, output_path)
   return output_path
@@ -121,10 +119,9 @@ class Tokenizer:
     import sentencepiece as spm
 
     self.path = model_path
-    if not os.path.exists(model_path):
+    if not wd.exists(model_path):
       raise TokenizerError(f'{model_path}: tokenizer file not found')
-    with open(model_path, 'rb') as f:
-      self.model_proto = f.read()
+    self.model_proto = wd.read_bytes(model_path)
     self._sp = spm.SentencePieceProcessor()
     try:
       self._sp.LoadFromSerializedProto(self.model_proto)
