@@ -36,9 +36,6 @@ from test_models import small_model_config
 task = sys.argv[1] if len(sys.argv) > 1 else '{task}'
 config = config_base.base_config()
 config.model = small_model_config('{family}')
-config.model.dropout = 0.0  # Dropout masks are per device under pmap; everything else is not.
-if 'head_dropout' in config.model: config.model.head_dropout = 0.0
-if 'attention_dropout' in config.model: config.model.attention_dropout = 0.0
 config.optim.warmup_steps = 1
 # Some gradients are zero in exact arithmetic (e.g. attention key biases) and rounding noise in
 # finite arithmetic; Adam with a tiny eps turns that noise into full-size steps. A larger eps keeps
@@ -56,25 +53,32 @@ for _ in range(4):
   batches.append({{'tokens': tokens, 'label': rng.integers(0, 3, global_batch).astype(np.int32),
                    'weight': np.ones(global_batch, np.float32)}})
 if task == 'mlm':
-  model = models.build_masked_lm(config.model, vocab)
   k = masking.num_predictions(length, 0.15)
   inputs = (jnp.ones((1, length), jnp.int32), jnp.zeros((1, k), jnp.int32))
   objective = functools.partial(tasks.mlm_objective, vocab_size=vocab, rate=0.15,
                                 mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
   for b in batches: del b['label']
 else:
-  model = models.build_classifier(config.model, vocab, 3)
   inputs = (jnp.ones((1, length), jnp.int32),)
   objective = tasks.classification_objective
+def set_dropout(rate):
+  for key in ('dropout', 'head_dropout', 'attention_dropout'):
+    if key in config.model: config.model[key] = rate
 results = {{}}
-for name, mode, n in (('pmap8', 'pmap', 8), ('jit8', 'jit', 8), ('jit1', 'jit', 1)):
+# jit computes one function of the global batch however it is sharded, so it draws the same
+# dropout on 1 and 8 devices; pmap draws each device's own, so it is compared with dropout off.
+for name, mode, n, dropout in (('jit8', 'jit', 8, 0.3), ('jit1', 'jit', 1, 0.3),
+                               ('pmap8', 'pmap', 8, 0.0), ('jit1_nodrop', 'jit', 1, 0.0)):
+  set_dropout(dropout)
+  model = (models.build_masked_lm(config.model, vocab) if task == 'mlm' else
+           models.build_classifier(config.model, vocab, 3))
   dp = parallel.DataParallel(mode, jax.devices()[:n])
   state = dp.put_state(experiment.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
   step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))
   rng_key = jax.random.PRNGKey(1)
   losses = []
   for b in batches:
-    state, metrics = step(state, dp.put_batch(b), rng_key if mode == 'pmap' else rng_key)
+    state, metrics = step(state, dp.put_batch(b), rng_key)
     m = jax.device_get(metrics)
     losses.append(float(m['loss_sum'] / m['count']))
   params = jax.device_get(dp.to_checkpoint_layout(state).params)
@@ -89,12 +93,13 @@ print(json.dumps(results))
 def test_pmap_mesh_and_one_device_agree(task, family):
   out = json.loads(run_python(EQUIVALENCE.format(task=task, family=family), devices=8)
                    .strip().splitlines()[-1])
-  ref = out['jit1']
-  for name in ('pmap8', 'jit8'):
-    np.testing.assert_allclose(out[name]['losses'], ref['losses'], rtol=2e-5, atol=2e-6)
-    for a, b in zip(out[name]['params'], ref['params']):
+  for name, ref in (('jit8', 'jit1'), ('pmap8', 'jit1_nodrop')):
+    np.testing.assert_allclose(out[name]['losses'], out[ref]['losses'], rtol=2e-5, atol=2e-6)
+    for a, b in zip(out[name]['params'], out[ref]['params']):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-6)
-  assert ref['losses'][-1] != ref['losses'][0]  # It trained.
+    assert out[ref]['losses'][-1] != out[ref]['losses'][0]  # It trained.
+  # Dropout was on in the jit runs: the same units were dropped on 1 and 8 devices.
+  assert out['jit1']['losses'] != out['jit1_nodrop']['losses']
 
 
 def test_global_batch_not_divisible_by_devices_is_refused():
