@@ -9,6 +9,8 @@ import random
 
 import pytest
 
+from gcs_emulator import gcs_env  # noqa: F401 (a fixture: a GCS emulator on 127.0.0.1)
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / 'shared' / 'data'
 

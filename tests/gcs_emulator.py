@@ -151,12 +151,19 @@ def gcs_env(request, monkeypatch):
     request.config.add_cleanup(stack.close)
   for key, value in _session_gcs.settings.items():
     monkeypatch.setenv(key, value)
-  # In this process fsspec read its FSSPEC_* variables on import, and epath keeps its filesystem:
-  # the listings cache goes off by hand, and the next gs:// call makes a new filesystem.
+  # In this process fsspec read its FSSPEC_* variables on import, and epath keeps its filesystem
+  # and its choice of TensorFlow's (made at its first use, maybe by an earlier test): the listings
+  # cache goes off by hand, and the next gs:// call chooses and makes its filesystem anew, here
+  # and again after the test.
   import fsspec.config
   from etils.epath import backend
+  from etils.epath import gpath
   monkeypatch.setitem(fsspec.config.conf, 'gcs', {'use_listings_cache': False})
-  type(backend.fsspec_backend)._get_filesystem.cache_clear()
+  def forget():
+    gpath._is_tf_installed.cache_clear()
+    type(backend.fsspec_backend)._get_filesystem.cache_clear()
+  forget()
+  request.addfinalizer(forget)
   return _session_gcs
 
 

@@ -6,7 +6,6 @@ import sys
 
 from textcls_jax import workdir as wd
 
-from gcs_emulator import gcs_env  # noqa: F401 (the fixture)
 from test_train import REPO
 
 RUN = ['--config=configs/tiny.py', '--config.tokenizer.vocab_size=60', '--config.data.max_len=16',

@@ -13,13 +13,12 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import jax.numpy as jnp
 
+from textcls_jax import config_checks
 from textcls_jax import masking
 from textcls_jax import models
 from textcls_jax import tasks
 from textcls_jax.data import pipeline
 from textcls_jax.data import prepare
-
-TASKS = ('classify', 'mlm')
 
 
 @dataclasses.dataclass
@@ -36,8 +35,8 @@ class Experiment:
 def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int, num_hosts: int = 1,
                      host_id: int = 0) -> Experiment:
   """train_batch, eval_batch: this host's share of the global batches."""
-  if config.task not in TASKS:
-    raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(TASKS)}')
+  if config.task not in config_checks.TASKS:
+    raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(config_checks.TASKS)}')
   args = (config, workdir, train_batch, eval_batch, num_hosts, host_id)
   return _mlm(*args) if config.task == 'mlm' else _classification(*args)
 
