@@ -275,14 +275,9 @@ def _open_every_file(folder: epath.Path) -> None:
   """Opens each file of a checkpoint and reads a byte: a file that cannot be opened (permissions,
   I/O) then fails here, plainly, rather than inside Orbax's concurrent reads, whose abandoned
   callbacks print tracebacks at exit."""
-  pending = [folder]
-  while pending:  # (rglob is not implemented for gs://.)
-    for child in pending.pop().iterdir():
-      if child.is_dir():
-        pending.append(child)
-      else:
-        with child.open('rb') as f:
-          f.read(1)
+  for path in wd.files_under(folder):
+    with path.open('rb') as f:
+      f.read(1)
 
 
 def _orbax_name(path) -> str:

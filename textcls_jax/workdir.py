@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from typing import Iterator
 
 from etils import epath
 
@@ -89,6 +90,17 @@ def copy_file(source, target) -> None:
   atomic_write_bytes(target, read_bytes(source))
 
 
+def files_under(folder) -> Iterator[epath.Path]:
+  """Every file below `folder`, on any filesystem (rglob is not implemented for gs://)."""
+  pending = [epath.Path(folder)]
+  while pending:
+    for child in pending.pop().iterdir():
+      if child.is_dir():
+        pending.append(child)
+      else:
+        yield child
+
+
 def move_tree(source, target) -> None:
   """Moves a folder. Locally one rename; on an object store each file is copied, then the source
   removed (there is no rename there), so a reader may briefly see both."""
@@ -97,13 +109,8 @@ def move_tree(source, target) -> None:
     os.rename(source, target)
     return
   source, target = epath.Path(source), epath.Path(target)
-  pending = [source]
-  while pending:  # (rglob is not implemented for gs://.)
-    for child in pending.pop().iterdir():
-      if child.is_dir():
-        pending.append(child)
-      else:
-        child.copy(target / child.relative_to(source))
+  for path in files_under(source):
+    path.copy(target / path.relative_to(source))
   source.rmtree()
 
 
