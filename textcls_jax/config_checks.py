@@ -87,7 +87,7 @@ def _encoding_ok(v) -> bool:
   return True
 
 
-def _ints(positive_only: bool = True, increasing: bool = False, non_empty: bool = False) -> Rule:
+def _ints(increasing: bool = False, non_empty: bool = False) -> Rule:
   def test(v):
     if not isinstance(v, (tuple, list)) or (non_empty and not v):
       return False
@@ -272,7 +272,7 @@ def check_resume(saved: Mapping, config, workdir: str,
     after = new.get(key, _ABSENT)
     if _same(before, after):
       continue
-    line = f'{key}: {_show_saved(before)} -> {_show_saved(after)}'
+    line = f'{key}: {_show(before)} -> {_show(after)}'
     (allowed if key in resumable else refused).append(line)
   if refused:
     raise ConfigError(
@@ -297,7 +297,3 @@ def _same(a, b) -> bool:
   if _is_number(a) and _is_number(b):
     return float(a) == float(b)  # 3 and 3.0 are the same setting.
   return _tuple(a) == _tuple(b)
-
-
-def _show_saved(v) -> str:
-  return repr(v) if isinstance(v, _Absent) else _show(v)
