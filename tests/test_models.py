@@ -1,5 +1,6 @@
 """Encoder contract, shapes, and padding invariance for every family."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -152,3 +153,90 @@ def test_transformer_embed_norm_keeps_padding_invariance():
   params = classifier.init(jax.random.PRNGKey(3), long)
   np.testing.assert_allclose(np.asarray(classifier.apply(params, short)),
                              np.asarray(classifier.apply(params, long)), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_self_attention_is_flax_attention_in_another_layout(train):
+  """The encoder's attention has flax MultiHeadDotProductAttention's parameters, initialization and
+  results (dropout included: the same key draws the same mask) on every valid position."""
+  from textcls_jax.models import transformer
+
+  class Flax(nn.Module):
+    @nn.compact
+    def __call__(self, x, mask, train):
+      return nn.MultiHeadDotProductAttention(
+          num_heads=4, dropout_rate=0.3, deterministic=not train, name='attn')(
+              x, x, mask=nn.make_attention_mask(mask, mask))
+
+  class Ours(nn.Module):
+    @nn.compact
+    def __call__(self, x, mask, train):
+      return transformer.SelfAttention(4, 0.3, jnp.float32, name='attn')(
+          x, transformer.padding_bias(mask, x.dtype), train)
+
+  x = jax.random.normal(jax.random.PRNGKey(1), (3, 7, 16))
+  mask = jnp.arange(7)[None, :] < jnp.array([[7], [4], [1]])
+  rngs = {'params': jax.random.PRNGKey(2), 'dropout': jax.random.PRNGKey(3)}
+  flax_params = Flax().init(rngs, x, mask, False)['params']
+  params = Ours().init(rngs, x, mask, False)['params']
+  assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, flax_params)
+  jax.tree.map(np.testing.assert_array_equal, params, flax_params)  # The same initial values.
+  expected = Flax().apply({'params': params}, x, mask, train, rngs={'dropout': rngs['dropout']})
+  got = Ours().apply({'params': params}, x, mask, train, rngs={'dropout': rngs['dropout']})
+  valid = np.asarray(mask)
+  np.testing.assert_allclose(np.asarray(got)[valid], np.asarray(expected)[valid], atol=1e-5)
+
+
+@pytest.mark.parametrize('bidirectional', [True, False])
+def test_lstm_is_flax_optimized_lstm_with_the_input_projection_hoisted(bidirectional):
+  """The LSTM encoder has the parameters, initialization and results of flax's
+  nn.RNN(nn.OptimizedLSTMCell) layers (backward direction from each row's last valid token)."""
+  from textcls_jax.models import rnn
+
+  class Flax(rnn.RNNEncoder):
+    def setup(self):
+      self.embed = nn.Embed(self.vocab_size, self.embed_dim,
+                            embedding_init=nn.initializers.normal(stddev=0.1), name='embed')
+      make = lambda name: nn.RNN(nn.OptimizedLSTMCell(self.hidden_dim), name=name)
+      self.layers = [nn.Bidirectional(make(f'fwd_{i}'), make(f'bwd_{i}'), name=f'layer_{i}')
+                     if self.bidirectional else make(f'layer_{i}') for i in range(self.num_layers)]
+      self.drop = nn.Dropout(self.dropout)
+
+  fields = dict(vocab_size=VOCAB, embed_dim=8, hidden_dim=6, num_layers=2,
+                bidirectional=bidirectional, dropout=0.0, pooling='mean')
+  tokens = _tokens(jax.random.PRNGKey(0), 3, 7, [7, 4, 1])
+  mask = tokens != 0
+  ours, theirs = rnn.RNNEncoder(**fields), Flax(**fields)
+  params = ours.init(jax.random.PRNGKey(1), tokens, mask)['params']
+  flax_params = theirs.init(jax.random.PRNGKey(1), tokens, mask)['params']
+  jax.tree.map(np.testing.assert_array_equal, params, flax_params)  # Same names, same values.
+  (seq, pooled), (flax_seq, flax_pooled) = (m.apply({'params': params}, tokens, mask)
+                                            for m in (ours, theirs))
+  np.testing.assert_allclose(seq, flax_seq, atol=1e-6)
+  np.testing.assert_allclose(pooled, flax_pooled, atol=1e-6)
+
+
+def test_unrolled_threefry_draws_the_same_bits_as_jax_default():
+  """models.common lowers threefry unrolled on CPU: the bits must be those of JAX's own lowering."""
+  import subprocess
+  import sys
+  from textcls_jax.models import common
+  assert common.UNROLLED_THREEFRY
+  code = ('import jax, numpy as np; k = jax.random.PRNGKey(7); '
+          'print(np.asarray(jax.jit(lambda k: jax.random.bits(k, (3, 5)))(k)).tolist())')
+  default = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+  ours = jax.jit(lambda k: jax.random.bits(k, (3, 5)))(jax.random.PRNGKey(7))
+  assert np.asarray(ours).tolist() == eval(default.stdout)
+
+
+def test_lstm_recurrence_gradient_is_autodiff_of_the_scan():
+  from textcls_jax.models import rnn
+  projected = jax.random.normal(jax.random.PRNGKey(0), (5, 3, 16))
+  kernel = jax.random.normal(jax.random.PRNGKey(1), (4, 16)) * 0.5
+  weights = jax.random.normal(jax.random.PRNGKey(2), (5, 3, 4))
+  loss = lambda f: lambda p, k: (f(p, k) * weights).sum()
+  ours = jax.grad(loss(rnn.lstm_recurrence), argnums=(0, 1))(projected, kernel)
+  autodiff = jax.grad(loss(lambda p, k: rnn._lstm_forward(p, k)[0]), argnums=(0, 1))(
+      projected, kernel)
+  for a, b in zip(ours, autodiff):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
