@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# One compilation cache for the whole session, its subprocesses included (the same programs
+# compile once), and none in the user's own ~/.cache.
+import tempfile  # noqa: E402
+os.environ.setdefault('TEXTCLS_JAX_COMPILATION_CACHE', tempfile.mkdtemp(prefix='textcls-jax-test-cache-'))
 
 import pathlib
 import random

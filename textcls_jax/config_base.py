@@ -22,6 +22,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.seed = 0
   c.task = 'classify'  # 'classify' or 'mlm' (masked-language-model pretraining).
   c.init_from = ''  # A pretraining workdir: its encoder and tokenizer start this run.
+  # JAX's persistent compilation cache: a folder, 'off', or '' for $TEXTCLS_JAX_COMPILATION_CACHE,
+  # else ~/.cache/textcls-jax/jax (textcls_jax/compile_cache.py).
+  c.compilation_cache = ''
 
   c.data = ml_collections.ConfigDict()
   c.data.source = 'tfds:glue/sst2'  # KIND:LOCATION, see textcls_jax/data/sources.py.

@@ -15,6 +15,7 @@ from absl import logging
 from flax import struct
 
 from textcls_jax import checkpoint as ckpt_lib
+from textcls_jax import compile_cache
 from textcls_jax import config_base
 from textcls_jax import config_checks
 from textcls_jax import experiment
@@ -168,6 +169,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   after the current step with a checkpoint saved.
   """
   config_checks.validate(config)
+  compile_cache.enable(config.get('compilation_cache', ''))  # Before the first compile.
   dp = parallel.DataParallel(config.parallel.mode)
   # This host's shares of the global batches; sizes the devices cannot split are refused.
   batches = (dp.host_batch_size(config.train.batch_size),
@@ -304,7 +306,14 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
                         'resume.', preemption.signal_name, step)
         break
       batch = dp.put_batch(next(train_iter))
+      if step == start_step:
+        first_step_began = time.perf_counter()
       state, metrics = p_train_step(state, batch, base_rng)
+      if step == start_step:
+        jax.block_until_ready(metrics)
+        logging.info('First step: %.2f s, compile included (compilation cache: %s)',
+                     time.perf_counter() - first_step_began, jax.config.jax_compilation_cache_dir
+                     or 'off')
       train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
       step += 1
       if stop_on_nonfinite:
