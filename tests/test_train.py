@@ -77,6 +77,14 @@ def test_predict_api_and_cli(data_dir, tmp_path):
   for o in out:
     assert set(o['probabilities']) == {'neg', 'pos'}
     assert sum(o['probabilities'].values()) == pytest.approx(1.0, abs=1e-4)
+  # Batched in order of length (in several batches and buckets), returned in the input's order:
+  # the same figures as one text at a time.
+  texts = ['a b ' * n + 'superb' if n % 2 else 'awful ' + 'c ' * n for n in (9, 0, 4, 1, 7, 2)]
+  together = predictor.predict(texts, batch_size=2)
+  alone = [predictor.predict([t])[0] for t in texts]
+  assert [o['label'] for o in together] == [o['label'] for o in alone]
+  for a, b in zip(together, alone):
+    assert a['probabilities'] == pytest.approx(b['probabilities'], abs=1e-5)
   inputs = tmp_path / 'in.txt'
   inputs.write_text('lovely story\npoor plot\n')
   result = subprocess.run(

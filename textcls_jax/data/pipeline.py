@@ -7,8 +7,10 @@ batch G reads positions [s*G, (s+1)*G), permuted only within its window of `sort
 interrupted run stopped, with no iterator state to save beyond the step itself, and each host of a
 multi-host run takes its own contiguous slice of every global batch.
 
-Each batch is padded to the smallest length bucket that holds its longest sequence, so that XLA
-compiles one program per bucket rather than one per length.
+Every text is tokenized once, when the dataset is built (SentencePiece as a TensorFlow op, in
+chunks), into a table of token ids; batches gather rows of that table, so that neither the length
+sort nor a later epoch tokenizes again. Each batch is padded to the smallest length bucket that
+holds its longest sequence, so that XLA compiles one program per bucket rather than one per length.
 """
 
 from __future__ import annotations
@@ -30,15 +32,21 @@ def buckets_for(max_len: int, length_buckets: Sequence[int]) -> list[int]:
   return sorted({b for b in length_buckets if b < max_len} | {max_len})
 
 
-def tokenize_and_pad(texts, tokenizer: tok.Tokenizer, max_len: int, buckets: Sequence[int]):
-  """tf.string [B] -> int32 [B, L]: [CLS] + pieces, truncated to max_len, PAD to a bucket length L.
+def tokenize(texts, tokenizer: tok.Tokenizer, max_len: int):
+  """tf.string [B] -> tf.RaggedTensor int32 [B, None]: [CLS] + pieces, truncated to max_len.
 
   The leading [CLS] means that no row is empty, even for an empty text.
   """
   tf = _tf()
   ids = tokenizer.tf_tokenize(texts)[:, :max_len - 1]
   cls = tf.fill([tf.shape(texts)[0], 1], tf.constant(tok.CLS_ID, tf.int32))
-  ids = tf.concat([tf.RaggedTensor.from_tensor(cls), ids], axis=1)
+  return tf.concat([tf.RaggedTensor.from_tensor(cls), ids], axis=1)
+
+
+def pad_to_bucket(ids, buckets: Sequence[int]):
+  """tf.RaggedTensor int32 [B, None] -> int32 [B, L], PAD to the smallest bucket L that holds the
+  longest row."""
+  tf = _tf()
   longest = tf.reduce_max(ids.row_lengths())
   bucket_table = tf.constant(buckets, tf.int64)
   length = tf.gather(bucket_table, tf.searchsorted(bucket_table, [longest])[0])
@@ -46,6 +54,20 @@ def tokenize_and_pad(texts, tokenizer: tok.Tokenizer, max_len: int, buckets: Seq
   dense = tf.pad(dense, [[0, 0], [0, length - tf.cast(tf.shape(dense)[1], tf.int64)]],
                  constant_values=tok.PAD_ID)
   return tf.ensure_shape(dense, [None, None])
+
+
+def tokenize_and_pad(texts, tokenizer: tok.Tokenizer, max_len: int, buckets: Sequence[int]):
+  """tf.string [B] -> int32 [B, L]: `tokenize`, then `pad_to_bucket`."""
+  return pad_to_bucket(tokenize(texts, tokenizer, max_len), buckets)
+
+
+def token_table(texts: Sequence[str], tokenizer: tok.Tokenizer, max_len: int,
+                chunk: int = 4096):
+  """Every text tokenized once: a tf.RaggedTensor int32 [N, None] ([CLS] + pieces, <= max_len)."""
+  tf = _tf()
+  parts = [tokenize(tf.constant(np.asarray(texts[i:i + chunk], dtype=object)), tokenizer, max_len)
+           for i in range(0, len(texts), chunk)]
+  return tf.concat(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
 def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: tok.Tokenizer, *,
@@ -69,7 +91,7 @@ def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: 
   if n == 0:
     raise ValueError('no examples to batch')
   global_batch = batch_size * num_hosts
-  text_table = tf.constant(np.asarray(texts, dtype=object))
+  ids_table = token_table(texts, tokenizer, max_len)
   label_table = tf.constant(np.asarray(labels, np.int32))
   buckets = buckets_for(max_len, length_buckets)
 
@@ -86,7 +108,7 @@ def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: 
       return tf.data.Dataset.from_tensor_slices(order)
     def window_batches(w, idx):
       if sort_window > 1:
-        lengths = tokenizer.tf_tokenize(tf.gather(text_table, idx)).row_lengths()
+        lengths = tf.gather(ids_table.row_lengths(), idx)
         idx = tf.gather(idx, tf.argsort(lengths, stable=True))
       batches = tf.reshape(idx, [sort_window, global_batch])
       batch_order = tf.random.experimental.stateless_shuffle(
@@ -106,7 +128,7 @@ def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: 
 
   def make_batch(idx, weight):
     return {
-        'tokens': tokenize_and_pad(tf.gather(text_table, idx), tokenizer, max_len, buckets),
+        'tokens': pad_to_bucket(tf.gather(ids_table, idx), buckets),
         'label': tf.gather(label_table, idx),
         'weight': weight,
     }
