@@ -1,30 +1,8 @@
-"""Pieces shared by the encoder families: dtypes, masked pooling, and the CPU's random bits."""
+"""Pieces shared by the encoder families: dtypes and masked pooling."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
-
-
-def unroll_threefry_on_cpu() -> bool:
-  """Lowers JAX's threefry hash on CPU as one unrolled computation, as on GPU and TPU.
-
-  JAX lowers it on CPU as a rolled loop of its 5 rounds (to compile faster), which XLA cannot fuse:
-  a dropout mask then costs about 4x more time, and dropout a Transformer step's 12-17%. The
-  unrolled form computes the same bits (tests/test_models.py checks this). Returns False, and
-  changes nothing, if this JAX has moved the pieces.
-  """
-  try:
-    from jax._src.interpreters import mlir
-    from jax._src.random import threefry2x32
-    rule = threefry2x32._threefry2x32_lowering_rule
-    primitive = threefry2x32.threefry2x32_p
-  except (ImportError, AttributeError):
-    return False
-  mlir.register_lowering(primitive, rule, platform='cpu')
-  return True
-
-
-UNROLLED_THREEFRY = unroll_threefry_on_cpu()
 
 
 def compute_dtype(name: str):
