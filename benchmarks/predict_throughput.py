@@ -1,7 +1,7 @@
 """Throughput of `Predictor.predict` on a file of texts (default: IMDB's 25,000 training reviews).
 
   python benchmarks/predict_throughput.py --workdir=runs/sst2_cnn \
-      [--input=../shared/data/imdb/train.jsonl.gz] [--batch_size=512]
+      [--input=../shared/data/imdb/train.jsonl.gz] [--batch_size=256]
 
 Loads the workdir's best checkpoint, then classifies every text twice in this process: the first
 pass pays the compiles (one per length bucket, unless the persistent compilation cache has them),
@@ -38,7 +38,7 @@ def main():
   ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   ap.add_argument('--workdir', required=True)
   ap.add_argument('--input', default=DEFAULT_INPUT)
-  ap.add_argument('--batch_size', type=int, default=512)
+  ap.add_argument('--batch_size', type=int, default=256)
   args = ap.parse_args()
 
   import tensorflow as tf

@@ -11,6 +11,9 @@ SST-2 dev accuracy 0.804 (macro-F1 0.804) at the final step 1,500, in 11.6 minut
 (696 s wall) on 2 CPU cores, about 165 examples/s, while test runs shared the cores. Dev accuracy on
 the way: 0.792 @500, 0.804 @1000. (Run for 3,000 steps it peaked at 0.818 @1500 and ended at 0.796:
 from scratch on 67k short phrases it overfits; pretraining is what this model needs.)
+Re-run 2026-12-01 (2 AMD EPYC cores) with the [B, heads, T, D] attention (commit cf33fb3): 0.798;
+the code before it, on the same machine: 0.804. Both score 0.789 @500 and 0.799 @1000 and then
+part by float rounding.
 """
 
 from textcls_jax import config_base

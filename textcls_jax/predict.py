@@ -81,7 +81,7 @@ class Predictor:
       checkpoints.close()
     return cls(config, tokenizer, labels, model.apply, tree['state']['params'], step)
 
-  def predict(self, texts: Sequence[str], batch_size: int = 512) -> list[dict]:
+  def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
     """Texts -> one dict per text, in the input's order: label, and probabilities by label name.
 
     The texts are batched in order of length, so that a batch pads to the bucket of texts like
@@ -120,7 +120,7 @@ def _define_flags() -> None:
   flags.DEFINE_enum('format', 'text', ['text', 'tsv', 'csv', 'jsonl'], 'Input format.')
   flags.DEFINE_string('text_field', 'text', 'Text column/field for tsv/csv/jsonl.')
   flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
-  flags.DEFINE_integer('batch_size', 512, 'Texts per batch.')
+  flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
   flags.mark_flag_as_required('workdir')
 
 
