@@ -256,8 +256,9 @@ def main():
     print(json.dumps(run_one(names[0], args.warmup, args.steps)), flush=True)
     return
 
-  out = args.out or tempfile.mktemp(suffix='.jsonl', prefix='vs_peers-')
-  cache = tempfile.mkdtemp(prefix='vs_peers-jax-cache-')  # Empty: rep 1 compiles cold.
+  scratch = tempfile.mkdtemp(prefix='vs_peers-')
+  out = args.out or os.path.join(scratch, 'runs.jsonl')
+  cache = os.path.join(scratch, 'jax-cache')  # Empty: rep 1 compiles cold.
   env = dict(os.environ, TEXTCLS_JAX_COMPILATION_CACHE=cache, PYTHONPATH=ROOT)
   runs = []
   for rep in range(1, args.reps + 1):
