@@ -95,7 +95,7 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
   from textcls_jax import config_base, experiment, masking, models, parallel, predict, tasks, train
   from textcls_jax import compile_cache
 
-  cache_dir = compile_cache.enable_from_environment()
+  cache_dir = compile_cache.enable()  # $TEXTCLS_JAX_COMPILATION_CACHE, set by the driver.
   case = CASES[name]
   config = config_base.base_config()
   config.model = getattr(config_base, f'{case["model"]["name"]}_model')()

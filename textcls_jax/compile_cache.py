@@ -44,8 +44,3 @@ def enable(configured: str = '') -> Optional[str]:
     jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
     jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
   return path
-
-
-def enable_from_environment() -> Optional[str]:
-  """`enable` with no config value: the environment variable or the per-user default."""
-  return enable('')

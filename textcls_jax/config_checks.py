@@ -22,7 +22,8 @@ TASKS = ('classify', 'mlm')
 
 # Keys a resumed run may change: how long it trains, how often it logs, evaluates and saves, how
 # many checkpoints it keeps, how it reacts to faults, and how the same batches are spread over the
-# devices, and where compiled programs are cached. None of them changes what the saved parameters, optimizer state or data position mean.
+# devices, and where compiled programs are cached. None of them changes what the saved parameters,
+# optimizer state or data position mean.
 # (`train.num_steps` also stretches the learning-rate schedule to the new total from the resume on.)
 RESUMABLE_KEYS = frozenset({
     'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
