@@ -1,5 +1,7 @@
 """Encoder contract, shapes, and padding invariance for every family."""
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -185,3 +187,46 @@ def test_self_attention_is_flax_attention_in_another_layout(train):
   got = Ours().apply({'params': params}, x, mask, train, rngs={'dropout': rngs['dropout']})
   valid = np.asarray(mask)
   np.testing.assert_allclose(np.asarray(got)[valid], np.asarray(expected)[valid], atol=1e-5)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_pooled_only_call_skips_the_sequence_and_keeps_the_pooled_numbers(family):
+  """With sequence=False an encoder returns no sequence and the same pooled states, in training
+  too: the Transformer's 'cls' path computes its last block at position 0 alone, and each dropout
+  there keeps the mask it has in the full sequence."""
+  config = small_model_config(family)
+  if family == 'transformer':
+    config.update(pooling='cls', dropout=0.3, attention_dropout=0.3)
+  encoder = models.build_encoder(config, VOCAB)
+  tokens = _tokens(jax.random.PRNGKey(0), 3, 9, [9, 5, 1])
+  mask = tokens != 0
+  params = encoder.init(jax.random.PRNGKey(1), tokens, mask)['params']
+
+  @functools.partial(jax.jit, static_argnums=1)
+  def pooled(params, sequence):
+    out = encoder.apply({'params': params}, tokens, mask, train=True, sequence=sequence,
+                        rngs={'dropout': jax.random.PRNGKey(2)})
+    return out[1], out[0]
+
+  (full, full_seq), (short, short_seq) = pooled(params, True), pooled(params, False)
+  assert full_seq.shape == (3, 9, full.shape[-1]) and short_seq is None
+  np.testing.assert_allclose(short, full, atol=1e-5)
+  if family != 'transformer':
+    return  # The other families compute the same sequence either way.
+  # Dropout is on, so the masks are compared too; and the gradients.
+  assert not np.allclose(full, encoder.apply({'params': params}, tokens, mask)[1], atol=1e-3)
+  grads = [jax.grad(lambda p, s=s: pooled(p, s)[0].sum())(params) for s in (True, False)]
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5), *grads)
+
+
+def test_classifier_asks_its_encoder_for_the_pooled_states_only():
+  """The classifier's logits are the head's on the full call's pooled states."""
+  config = small_model_config('transformer')
+  config.update(pooling='cls')
+  classifier = models.build_classifier(config, VOCAB, 3)
+  tokens = _tokens(jax.random.PRNGKey(0), 2, 9, [9, 4])
+  variables = classifier.init(jax.random.PRNGKey(1), tokens)
+  _, pooled = classifier.encoder.apply({'params': variables['params']['encoder']}, tokens,
+                                       tokens != 0)
+  expected = classifier.head.apply({'params': variables['params']['head']}, pooled)
+  np.testing.assert_allclose(jax.jit(classifier.apply)(variables, tokens), expected, atol=1e-5)

@@ -36,7 +36,7 @@ class CNNEncoder(nn.Module):
                   for layer in range(self.num_layers)]
     self.drop = nn.Dropout(self.dropout)
 
-  def __call__(self, tokens, mask, train: bool = False):
+  def __call__(self, tokens, mask, train: bool = False, sequence: bool = True):
     m = mask[..., None]
     x = self.embed(tokens)
     for layer, convs in enumerate(self.convs):
@@ -46,7 +46,7 @@ class CNNEncoder(nn.Module):
         h = self.drop(h, deterministic=not train) + x
       x = h
     x = jnp.where(m, x, 0)
-    return x, common.pool(x, mask, self.pooling)
+    return (x if sequence else None), common.pool(x, mask, self.pooling)
 
   def token_embedding(self):
     return self.embed

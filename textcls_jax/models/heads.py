@@ -32,7 +32,7 @@ class Classifier(nn.Module):
   def __call__(self, tokens, train: bool = False):
     from textcls_jax.data.tokenizer import PAD_ID
     mask = tokens != PAD_ID
-    _, pooled = self.encoder(tokens, mask, train=train)
+    _, pooled = self.encoder(tokens, mask, train=train, sequence=False)
     return self.head(pooled, train=train)
 
 

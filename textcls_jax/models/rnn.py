@@ -42,7 +42,7 @@ class RNNEncoder(nn.Module):
     self.layers = layers
     self.drop = nn.Dropout(self.dropout)
 
-  def __call__(self, tokens, mask, train: bool = False):
+  def __call__(self, tokens, mask, train: bool = False, sequence: bool = True):
     x = self.drop(self.embed(tokens), deterministic=not train)
     lengths = mask.sum(-1).astype(jnp.int32)
     for i, layer in enumerate(self.layers):
@@ -50,7 +50,7 @@ class RNNEncoder(nn.Module):
       if i + 1 < len(self.layers):
         x = self.drop(x, deterministic=not train)
     x = x * mask[..., None].astype(x.dtype)
-    return x, common.pool(x, mask, self.pooling)
+    return (x if sequence else None), common.pool(x, mask, self.pooling)
 
   def token_embedding(self):
     return self.embed
