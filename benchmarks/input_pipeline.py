@@ -39,7 +39,7 @@ def main():
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')
 
-  from textcls_jax import compile_cache, config_base, experiment, parallel, train
+  from textcls_jax import compile_cache, config_base, experiment, parallel, train, train_state
 
   config = config_base.config_file(args.config)
   for item in args.set:
@@ -54,7 +54,7 @@ def main():
   dp = parallel.DataParallel('jit')
   exp = experiment.build_experiment(config, workdir, train_batch=config.train.batch_size,
                                     eval_batch=config.eval.batch_size)
-  state = dp.put_state(experiment.create_train_state(config, exp.model, exp.init_inputs,
+  state = dp.put_state(train_state.create_train_state(config, exp.model, exp.init_inputs,
                                                      jax.random.PRNGKey(config.seed)))
   rng = dp.replicate_plain(jax.random.PRNGKey(0))
   step = dp.compile_train_step(functools.partial(train.train_step, objective=exp.objective))

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from textcls_jax import config_base, experiment, masking, models, parallel, tasks, train  # noqa
+from textcls_jax import config_base, masking, models, parallel, tasks, train, train_state  # noqa
 
 
 def main():
@@ -53,7 +53,7 @@ def main():
     model = models.build_classifier(config.model, args.vocab, 2)
     inputs = (jnp.ones((1, args.seq_len), jnp.int32),)
     objective = tasks.classification_objective
-  plain = experiment.create_train_state(config, model, inputs, jax.random.PRNGKey(0))
+  plain = train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0))
   for n in [int(d) for d in args.devices.split(',') if int(d) <= jax.device_count()]:
     for mode in ('jit', 'pmap'):
       dp = parallel.DataParallel(mode, jax.devices()[:n])

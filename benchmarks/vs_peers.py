@@ -92,7 +92,7 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
   import jax
   import numpy as np
 
-  from textcls_jax import config_base, experiment, masking, models, parallel, predict, tasks, train
+  from textcls_jax import config_base, masking, models, parallel, predict, tasks, train, train_state
   from textcls_jax import compile_cache
 
   cache_dir = compile_cache.enable()  # $TEXTCLS_JAX_COMPILATION_CACHE, set by the driver.
@@ -118,7 +118,7 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
     model = models.build_classifier(config.model, VOCAB, 2)
     init_inputs = (np.ones((1, t), np.int32),)
     objective = tasks.classification_objective
-  state = experiment.create_train_state(config, model, init_inputs, rng)
+  state = train_state.create_train_state(config, model, init_inputs, rng)
   params = sum(x.size for x in jax.tree.leaves(state.params))
 
   if case['task'] == 'infer':

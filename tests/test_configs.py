@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from textcls_jax import config_base
-from textcls_jax import experiment
 from textcls_jax import masking
 from textcls_jax import models
 from textcls_jax import tasks
 from textcls_jax import train
+from textcls_jax import train_state
 from textcls_jax.data import tokenizer as tok
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def test_config_builds_its_model_and_takes_a_train_step(path):
     objective = tasks.classification_objective
     batch['label'] = jnp.array([0, 1], jnp.int32)
   # The config's own optimizer (schedule, decay mask, fine-tuning freeze and layer decay).
-  state = _compiled(lambda rng: experiment.create_train_state(config, model, init_inputs, rng),
+  state = _compiled(lambda rng: train_state.create_train_state(config, model, init_inputs, rng),
                     jax.random.PRNGKey(0))
   new, metrics = _compiled(functools.partial(train.train_step, objective=objective), state, batch,
                            jax.random.PRNGKey(1))

@@ -167,7 +167,7 @@ def test_pretrained_encoder_loads_exactly_into_a_classifier(tmp_path):
   config = _mlm_config(tmp_path, 'cnn')
   pre = str(tmp_path / 'pre')
   train.train_and_evaluate(config, pre)
-  saved, step = transfer.load_encoder_params(pre)
+  saved, step = transfer.load_encoder_params(transfer.Pretrained.read(pre))
   assert step == 60
   data = tmp_path / 'cls'
   data.mkdir()
@@ -272,7 +272,7 @@ def test_freeze_encoder_steps_holds_the_encoder_for_exactly_that_many_updates(tm
   config.checkpoint.every_steps = 10
   pre = str(tmp_path / 'pre')
   train.train_and_evaluate(config, pre)
-  saved, _ = transfer.load_encoder_params(pre)
+  saved, _ = transfer.load_encoder_params(transfer.Pretrained.read(pre))
   data = tmp_path / 'cls'
   data.mkdir()
   write_sentiment_tsv(data / 'train.tsv', 200, seed=0)

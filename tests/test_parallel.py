@@ -30,7 +30,7 @@ EQUIVALENCE = '''
 import json, sys, functools
 import jax, jax.numpy as jnp, numpy as np
 sys.path.insert(0, 'tests')
-from textcls_jax import config_base, experiment, masking, models, parallel, tasks, train
+from textcls_jax import config_base, masking, models, parallel, tasks, train, train_state
 from test_models import small_model_config
 
 task = sys.argv[1] if len(sys.argv) > 1 else '{task}'
@@ -73,7 +73,7 @@ for name, mode, n, dropout in (('jit8', 'jit', 8, 0.3), ('jit1', 'jit', 1, 0.3),
   model = (models.build_masked_lm(config.model, vocab) if task == 'mlm' else
            models.build_classifier(config.model, vocab, 3))
   dp = parallel.DataParallel(mode, jax.devices()[:n])
-  state = dp.put_state(experiment.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
+  state = dp.put_state(train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
   step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))
   rng_key = jax.random.PRNGKey(1)
   losses = []

@@ -22,6 +22,7 @@ import pytest
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import train
+from textcls_jax import train_state
 from textcls_jax import workdir as wd
 
 from test_mlm import _mlm_config
@@ -322,7 +323,7 @@ def _poison_at(monkeypatch, bad_step):
 def test_non_finite_update_is_not_applied():
   import optax
   params = {'w': jnp.arange(3.0)}
-  state = train.TrainState.create(apply_fn=None, params=params, tx=optax.adam(0.1))
+  state = train_state.TrainState.create(apply_fn=None, params=params, tx=optax.adam(0.1))
   def objective(apply_fn, params, batch, rng, is_train, row_offset=0):
     loss_sum = (params['w'] * batch['x']).sum()
     return loss_sum, {'loss_sum': loss_sum, 'count': jnp.ones(())}
@@ -370,13 +371,14 @@ def test_non_finite_steps_can_be_skipped_and_counted(data_dir, tmp_path, monkeyp
 def _restore_target(workdir):
   """The abstract tree a workdir's checkpoints restore onto, built as Predictor builds it."""
   import ml_collections
-  from textcls_jax import experiment
+  from textcls_jax import models
+  from textcls_jax import train_state
   from textcls_jax.data import tokenizer as tok
   config = ml_collections.ConfigDict(wd.read_json(os.path.join(workdir, wd.CONFIG)))
   vocab_size = tok.Tokenizer(os.path.join(workdir, wd.TOKENIZER)).vocab_size
-  return {'state': train._state_tree(experiment.abstract_train_state(config, str(workdir),
-                                                                     vocab_size)),
-          'rng': jax.eval_shape(lambda: jax.random.PRNGKey(0))}
+  labels = wd.read_json(os.path.join(workdir, wd.LABELS))['names']
+  model, init_inputs = models.build_for_task(config, vocab_size, len(labels))
+  return train_state.abstract_checkpoint_item(config, model, init_inputs)
 
 
 def _restore(workdir, step):
@@ -430,7 +432,7 @@ def test_finite_loss_with_a_non_finite_gradient_is_not_applied(bad):
   """The loss sqrt(a*w + b) is finite (0) where a*w + b = 0, but its gradient there is not: 1/0
   (inf) for a = 1, or 0 * 1/0 (nan) for a = 0. Only the gradient-norm check can catch it."""
   import optax
-  state = train.TrainState.create(apply_fn=None, params={'w': jnp.array([1.0, 2.0, 3.0])},
+  state = train_state.TrainState.create(apply_fn=None, params={'w': jnp.array([1.0, 2.0, 3.0])},
                                   tx=optax.adam(0.1))
   def objective(apply_fn, params, batch, rng, is_train, row_offset=0):
     loss_sum = jnp.sqrt(batch['a'] * params['w'] + batch['b']).sum()

@@ -11,8 +11,6 @@ import dataclasses
 import functools
 from typing import Callable, Iterable, Iterator, Optional
 
-import jax.numpy as jnp
-
 from textcls_jax import config_checks
 from textcls_jax import masking
 from textcls_jax import models
@@ -33,18 +31,23 @@ class Experiment:
 
 
 def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int, num_hosts: int = 1,
-                     host_id: int = 0) -> Experiment:
-  """train_batch, eval_batch: this host's share of the global batches."""
+                     host_id: int = 0, tokenizer_path: Optional[str] = None) -> Experiment:
+  """train_batch, eval_batch: this host's share of the global batches. tokenizer_path: the
+  SentencePiece model a new workdir copies (init_from's; None: config.tokenizer.model_path; '':
+  train one)."""
   if config.task not in config_checks.TASKS:
     raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(config_checks.TASKS)}')
-  args = (config, workdir, train_batch, eval_batch, num_hosts, host_id)
+  if tokenizer_path is None:
+    tokenizer_path = config.tokenizer.model_path
+  args = (config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts, host_id)
   return _mlm(*args) if config.task == 'mlm' else _classification(*args)
 
 
-def _classification(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experiment:
-  data = prepare.prepare_classification(config, workdir)
+def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,
+                    host_id) -> Experiment:
+  data = prepare.prepare_classification(config, workdir, tokenizer_path)
   data_cfg = config.data
-  model = models.build_classifier(config.model, data.tokenizer.vocab_size, len(data.labels))
+  model, init_inputs = models.build_for_task(config, data.tokenizer.vocab_size, len(data.labels))
   batch_args = dict(max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets,
                     num_hosts=num_hosts, host_id=host_id)
   def train_batches(start_step):
@@ -56,18 +59,18 @@ def _classification(config, workdir, train_batch, eval_batch, num_hosts, host_id
                                         batch_size=eval_batch, train=False,
                                         **batch_args)
   return Experiment(
-      model=model, init_inputs=(jnp.ones((1, data_cfg.max_len), jnp.int32),),
-      objective=tasks.classification_objective, summarize=tasks.summarize_classification,
-      train_batches=train_batches, eval_batches=dev.as_numpy_iterator,
-      label_names=data.labels.names)
+      model=model, init_inputs=init_inputs, objective=tasks.classification_objective,
+      summarize=tasks.summarize_classification, train_batches=train_batches,
+      eval_batches=dev.as_numpy_iterator, label_names=data.labels.names)
 
 
-def _mlm(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experiment:
+def _mlm(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,
+         host_id) -> Experiment:
   from textcls_jax.data import corpus
-  data = prepare.prepare_pretraining(config, workdir)
+  data = prepare.prepare_pretraining(config, workdir, tokenizer_path)
   seq_len = config.data.seq_len
   vocab_size = data.tokenizer.vocab_size
-  model = models.build_masked_lm(config.model, vocab_size)
+  model, init_inputs = models.build_for_task(config, vocab_size)
   k = masking.num_predictions(seq_len, config.mlm.rate)
   objective = functools.partial(
       tasks.mlm_objective, vocab_size=vocab_size, rate=config.mlm.rate,
@@ -81,36 +84,5 @@ def _mlm(config, workdir, train_batch, eval_batch, num_hosts, host_id) -> Experi
       data.eval_tokens, seq_len=seq_len, batch_size=eval_batch,
       max_batches=config.eval.max_batches, num_hosts=num_hosts, host_id=host_id)
   return Experiment(
-      model=model,
-      init_inputs=(jnp.ones((1, seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32)),
-      objective=objective, summarize=tasks.summarize_mlm, train_batches=train_batches,
-      eval_batches=lambda: eval_batches)
-
-
-def model_for_config(config, workdir: str, vocab_size: int):
-  """The Flax module a saved workdir's config builds (for restoring its checkpoints)."""
-  if config.get('task', 'classify') == 'mlm':
-    return models.build_masked_lm(config.model, vocab_size), (
-        jnp.ones((1, config.data.seq_len), jnp.int32),
-        jnp.zeros((1, masking.num_predictions(config.data.seq_len, config.mlm.rate)), jnp.int32))
-  from textcls_jax import workdir as wd
-  labels = wd.read_json(wd.join(workdir, wd.LABELS))['names']
-  return (models.build_classifier(config.model, vocab_size, len(labels)),
-          (jnp.ones((1, config.data.max_len), jnp.int32),))
-
-
-def create_train_state(config, model, init_inputs, rng):
-  """A fresh TrainState: initialized parameters and the optimizer config.optim/config.finetune."""
-  from textcls_jax import optim
-  from textcls_jax import train
-  params = train.init_params(model, rng, init_inputs)
-  tx = optim.build_optimizer(config.optim, config.train.num_steps, config.get('finetune'), params)
-  return train.TrainState.create(apply_fn=model.apply, params=params, tx=tx)
-
-
-def abstract_train_state(config, workdir: str, vocab_size: int):
-  """The shapes and dtypes of a saved workdir's TrainState, computed without any arithmetic."""
-  import jax
-  model, init_inputs = model_for_config(config, workdir, vocab_size)
-  return jax.eval_shape(lambda: create_train_state(config, model, init_inputs,
-                                                   jax.random.PRNGKey(0)))
+      model=model, init_inputs=init_inputs, objective=objective, summarize=tasks.summarize_mlm,
+      train_batches=train_batches, eval_batches=lambda: eval_batches)

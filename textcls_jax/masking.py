@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from textcls_jax.data import tokenizer as tok
+from textcls_jax import vocab
 
 
 def num_predictions(seq_len: int, rate: float) -> int:
@@ -25,7 +25,7 @@ def mask_tokens(rng, tokens, *, rate: float = 0.15, mask_fraction: float = 0.8,
   Args:
     rng: a PRNG key. Row i is masked with fold_in(rng, row_offset + i), so a sequence's masks depend
       only on the key and its index in the global batch, not on how the batch is split over devices.
-    tokens: int32 [B, T]; ids below tok.NUM_SPECIAL (pad, unk, [CLS], [MASK]) are never picked.
+    tokens: int32 [B, T]; ids below vocab.NUM_SPECIAL (pad, unk, [CLS], [MASK]) are never picked.
     rate: the fraction of each sequence's candidate tokens to pick (rounded; at least one when the
       sequence has a candidate), at most `max_predictions`.
     mask_fraction, random_fraction: of the picked positions, the share replaced by [MASK] and by a
@@ -45,7 +45,7 @@ def mask_tokens(rng, tokens, *, rate: float = 0.15, mask_fraction: float = 0.8,
 def _mask_row(rng, tokens, rate, mask_fraction, random_fraction, vocab_size, max_predictions):
   """mask_tokens for one sequence: tokens int32 [T]."""
   pick_rng, kind_rng, random_rng = jax.random.split(rng, 3)
-  candidates = tokens >= tok.NUM_SPECIAL
+  candidates = tokens >= vocab.NUM_SPECIAL
   scores = jnp.where(candidates, jax.random.uniform(pick_rng, tokens.shape), -1.0)
   top_scores, positions = jax.lax.top_k(scores, max_predictions)
   num_candidates = candidates.sum()
@@ -54,8 +54,8 @@ def _mask_row(rng, tokens, rate, mask_fraction, random_fraction, vocab_size, max
   weights = (jnp.arange(max_predictions) < n_pick) & (top_scores >= 0)
   targets = tokens[positions]
   kind = jax.random.uniform(kind_rng, positions.shape)
-  random_tokens = jax.random.randint(random_rng, positions.shape, tok.NUM_SPECIAL, vocab_size)
-  replacement = jnp.where(kind < mask_fraction, tok.MASK_ID,
+  random_tokens = jax.random.randint(random_rng, positions.shape, vocab.NUM_SPECIAL, vocab_size)
+  replacement = jnp.where(kind < mask_fraction, vocab.MASK_ID,
                           jnp.where(kind < mask_fraction + random_fraction, random_tokens, targets))
   replacement = jnp.where(weights, replacement, targets)
   inputs = tokens.at[positions].set(replacement)

@@ -39,14 +39,12 @@ class Predictor:
   @classmethod
   def from_workdir(cls, workdir: str, checkpoint: Union[str, int] = 'best') -> 'Predictor':
     """checkpoint: 'best' (by the config's checkpoint.best_metric), 'latest', or a step number."""
-    import jax
     import ml_collections
 
     from textcls_jax import checkpoint as ckpt_lib
     from textcls_jax import compile_cache
     from textcls_jax import models
-    from textcls_jax import experiment
-    from textcls_jax import train
+    from textcls_jax import train_state
     from textcls_jax import workdir as wd
     from textcls_jax.data import sources
     from textcls_jax.data import tokenizer as tok
@@ -60,7 +58,7 @@ class Predictor:
     labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))
     if config.get('task', 'classify') != 'classify':
       raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
-    model = models.build_classifier(config.model, tokenizer.vocab_size, len(labels))
+    model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels))
     checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
                                         best_metric=config.checkpoint.best_metric,
                                         best_mode=config.checkpoint.best_mode)
@@ -73,13 +71,11 @@ class Predictor:
         step = int(checkpoint)
       if step is None:
         raise FileNotFoundError(f'{workdir}: no checkpoint yet')
-      abstract = {'state': train._state_tree(experiment.abstract_train_state(
-                      config, workdir, tokenizer.vocab_size)),
-                  'rng': jax.eval_shape(lambda: jax.random.PRNGKey(0))}
-      tree, _ = checkpoints.restore(step, abstract)
+      item, _ = checkpoints.restore(
+          step, train_state.abstract_checkpoint_item(config, model, init_inputs))
     finally:
       checkpoints.close()
-    return cls(config, tokenizer, labels, model.apply, tree['state']['params'], step)
+    return cls(config, tokenizer, labels, model.apply, train_state.params_of(item), step)
 
   def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
     """Texts -> one dict per text, in the input's order: label, and probabilities by label name.

@@ -1,18 +1,17 @@
-"""Training: the train state, the pure train and eval steps, and the loop around them."""
+"""Training: the pure train and eval steps, and the loop around them."""
 
 from __future__ import annotations
 
 import functools
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from absl import logging
-from flax import struct
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import compile_cache
@@ -23,30 +22,14 @@ from textcls_jax import models
 from textcls_jax import optim
 from textcls_jax import parallel
 from textcls_jax import tasks
+from textcls_jax import train_state
 from textcls_jax import transfer
 from textcls_jax import workdir as wd
 
 
-class TrainState(struct.PyTreeNode):
-  """Everything that changes during training. `step` is an int32 array so that it checkpoints."""
-  step: jax.Array
-  params: Any
-  opt_state: Any
-  apply_fn: Callable = struct.field(pytree_node=False)
-  tx: optax.GradientTransformation = struct.field(pytree_node=False)
-
-  @classmethod
-  def create(cls, *, apply_fn, params, tx) -> 'TrainState':
-    return cls(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-               apply_fn=apply_fn, tx=tx)
-
-
-def init_params(model, rng, init_inputs: tuple):
-  return jax.jit(functools.partial(model.init, train=False))(rng, *init_inputs)['params']
-
-
-def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Callable,
-               axis_name: Optional[str] = None) -> tuple[TrainState, dict]:
+def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
+               objective: Callable, axis_name: Optional[str] = None
+               ) -> tuple[train_state.TrainState, dict]:
   """One optimizer update.
 
   Args:
@@ -94,8 +77,8 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Cal
   return new_state, metrics
 
 
-def eval_step(state: TrainState, batch: dict, rng: jax.Array, *, objective: Callable,
-              axis_name: Optional[str] = None) -> dict:
+def eval_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
+              objective: Callable, axis_name: Optional[str] = None) -> dict:
   """Metric sums on one batch; padding examples (weight 0) count for nothing."""
   _, metrics = objective(state.apply_fn, state.params, batch, rng, False,
                          _row_offset(batch, axis_name))
@@ -175,23 +158,22 @@ def train_and_evaluate(config, workdir: str) -> dict:
   batches = (dp.host_batch_size(config.train.batch_size),
              dp.host_batch_size(config.eval.batch_size, 'eval.batch_size'))
   changed = check_workdir_config(config, workdir)
-  if config.init_from:  # Refuse a mismatched init_from before anything is written.
-    transfer.check_compatible(config.init_from,
-                              transfer.pretrained_config(config.init_from).model.to_dict(),
-                              config.model.to_dict())
+  # Read once, and a mismatched init_from refused, before anything is written.
+  pretrained = transfer.open_pretrained(config.init_from, config) if config.init_from else None
   lock = None
   if jax.process_index() == 0:
     wd.check_writable(workdir)
     lock = wd.WorkdirLock(workdir).acquire()
   try:
-    return _train_and_evaluate(config, workdir, dp, *batches, changed)
+    return _train_and_evaluate(config, workdir, dp, *batches, changed, pretrained)
   finally:
     if lock:
       lock.release()
 
 
 def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_batch: int,
-                        eval_batch: int, changed_keys: list[str]) -> dict:
+                        eval_batch: int, changed_keys: list[str],
+                        pretrained: Optional[transfer.Pretrained]) -> dict:
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
   from clu import metric_writers
@@ -202,14 +184,15 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   # read them. Existing files are reused, never rewritten.
   if not is_main:
     _barrier('workdir prepared')
-  exp = experiment.build_experiment(config, workdir, train_batch=train_batch,
-                                    eval_batch=eval_batch, num_hosts=dp.num_hosts,
-                                    host_id=dp.host_id)
+  exp = experiment.build_experiment(
+      config, workdir, train_batch=train_batch, eval_batch=eval_batch, num_hosts=dp.num_hosts,
+      host_id=dp.host_id,
+      tokenizer_path=pretrained.tokenizer_path if pretrained else config.tokenizer.model_path)
   if is_main and jax.process_count() > 1:
     _barrier('workdir prepared')
   total_steps = config.train.num_steps
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  state = experiment.create_train_state(config, exp.model, exp.init_inputs, init_rng)
+  state = train_state.create_train_state(config, exp.model, exp.init_inputs, init_rng)
   logging.info('Model %s (%s): %s parameters; %s mode on %d device(s), %d host(s)',
                config.model.name, config.task,
                f'{sum(x.size for x in jax.tree.leaves(state.params)):,}', dp.mode, dp.num_devices,
@@ -221,16 +204,15 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   start_step, latest, resumed_train_sums = 0, None, None
   try:
     restored = checkpoints.restore_latest(
-        dp.replicate_plain({'state': _state_tree(state), 'rng': base_rng}),
+        dp.replicate_plain(train_state.checkpoint_item(state, base_rng)),
         on_corrupt=config.checkpoint.on_corrupt)
   except BaseException:
     checkpoints.close()  # Its threads would otherwise outlive the error, with noise at exit.
     raise
   if restored is not None:
-    latest, tree, meta = restored
-    state = state.replace(**tree['state'])
-    base_rng = tree['rng']
-    start_step = int(jax.device_get(tree['state']['step']))
+    latest, item, meta = restored
+    state, base_rng = train_state.from_checkpoint_item(state, item)
+    start_step = int(jax.device_get(state.step))
     if meta['data_position'] != start_step * config.train.batch_size:
       raise ckpt_lib.CheckpointMismatchError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
                        f'step {start_step} x batch {config.train.batch_size}; was '
@@ -239,8 +221,8 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
     # row then covers the same steps as it would have without the stop.
     resumed_train_sums = sums_from_json(meta.get('train_sums'))
     logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
-  elif config.init_from:
-    encoder, _ = transfer.load_encoder_params(config.init_from)
+  elif pretrained:
+    encoder, _ = transfer.load_encoder_params(pretrained)
     params = transfer.replace_encoder(state.params, encoder, config.init_from)
     state = state.replace(params=params, opt_state=state.tx.init(params))
   if is_main:  # Only now, with the state restored: a refused run leaves config.json as it was.
@@ -296,8 +278,8 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
         if stop_on_nonfinite:
           nonfinite.check(*pending)
         if step != last_saved:  # (The signal may come right after a periodic save.)
-          checkpoints.save(step, {'state': _state_tree(dp.to_checkpoint_layout(state)),
-                                  'rng': dp.replicate_plain(base_rng)},
+          checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
+                                                              dp.replicate_plain(base_rng)),
                            meta={'step': step, 'data_position': step * config.train.batch_size,
                                  'metrics': {}, 'train_sums': sums_to_json(train_sums)},
                            metrics=None)
@@ -339,8 +321,8 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
       if evaluated:
         dev_figures = evaluate_and_record(step)
       if step % config.checkpoint.every_steps == 0 or step == total_steps:
-        checkpoints.save(step, {'state': _state_tree(dp.to_checkpoint_layout(state)),
-                                'rng': dp.replicate_plain(base_rng)},
+        checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
+                                                            dp.replicate_plain(base_rng)),
                          meta={'step': step, 'data_position': step * config.train.batch_size,
                                'metrics': dev_figures if evaluated else {}},
                          metrics=dev_figures if evaluated else None)
@@ -447,6 +429,3 @@ def _barrier(name: str) -> None:
   from jax.experimental import multihost_utils
   multihost_utils.sync_global_devices(name)
 
-
-def _state_tree(state: TrainState) -> dict:
-  return {'step': state.step, 'params': state.params, 'opt_state': state.opt_state}

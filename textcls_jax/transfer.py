@@ -1,11 +1,15 @@
 """Starting a run from a pretrained workdir (`config.init_from`): its encoder and its tokenizer.
 
-The new run's encoder must be the same network as the pretrained one: the same family and the same
-sizes. Settings that do not change the parameters (dropout rates, pooling, compute dtype, the heads)
-may differ. Anything else is refused with the list of differences.
+`open_pretrained` reads the workdir's config and finds its tokenizer once, and checks them against
+the new run's config before anything is written; `load_encoder_params` then reads the encoder out
+of its latest checkpoint. The new run's encoder must be the same network as the pretrained one: the
+same family and the same sizes. Settings that do not change the parameters (dropout rates, pooling,
+compute dtype, the heads) may differ. Anything else is refused with the list of differences.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import ml_collections
@@ -13,7 +17,9 @@ from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import models
+from textcls_jax import train_state
 from textcls_jax import workdir as wd
+from textcls_jax.data import tokenizer as tok
 
 # Model keys that do not change the encoder's parameters.
 FREE_KEYS = frozenset({'dropout', 'attention_dropout', 'pooling', 'dtype', 'head_hidden_dim',
@@ -62,26 +68,51 @@ def _norm(v):
   return list(v) if isinstance(v, (tuple, list)) else v
 
 
-def load_encoder_params(init_from: str):
-  """The `encoder` parameters of init_from's latest checkpoint (any objective), as saved, and its
-  step."""
-  from textcls_jax.data.tokenizer import Tokenizer
-  from textcls_jax import train  # Imported here: train imports this module's callers.
-  from textcls_jax.experiment import abstract_train_state
-  cfg = pretrained_config(init_from)
-  vocab_size = Tokenizer(pretrained_tokenizer_path(init_from)).vocab_size
-  checkpoints = ckpt_lib.Checkpointer(wd.join(init_from, wd.CHECKPOINTS))
+@dataclasses.dataclass(frozen=True)
+class Pretrained:
+  """An init_from workdir as read once: its folder, its config and its tokenizer file."""
+  workdir: str
+  config: ml_collections.ConfigDict
+  tokenizer_path: str
+
+  @classmethod
+  def read(cls, init_from: str) -> 'Pretrained':
+    return cls(init_from, pretrained_config(init_from), pretrained_tokenizer_path(init_from))
+
+
+def open_pretrained(init_from: str, config) -> Pretrained:
+  """Reads init_from's config and tokenizer; raises TransferError if this run's encoder or its
+  tokenizer.model_path does not fit them. Reads only."""
+  pretrained = Pretrained.read(init_from)
+  check_compatible(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
+  given = config.tokenizer.model_path
+  if given and wd.read_bytes(given) != wd.read_bytes(pretrained.tokenizer_path):
+    raise TransferError(
+        f'tokenizer.model_path={given} is not the tokenizer of init_from={init_from}; leave '
+        'tokenizer.model_path empty to use the pretrained one')
+  return pretrained
+
+
+def load_encoder_params(pretrained: Pretrained):
+  """The `encoder` parameters of the pretrained workdir's latest checkpoint (any objective), as
+  saved, and its step."""
+  cfg = pretrained.config
+  num_classes = 0
+  if cfg.get('task', 'classify') == 'classify':
+    num_classes = len(wd.read_json(wd.join(pretrained.workdir, wd.LABELS))['names'])
+  model, init_inputs = models.build_for_task(
+      cfg, tok.Tokenizer(pretrained.tokenizer_path).vocab_size, num_classes)
+  checkpoints = ckpt_lib.Checkpointer(wd.join(pretrained.workdir, wd.CHECKPOINTS))
   try:
     step = checkpoints.latest_step()
     if step is None:
-      raise TransferError(f'init_from={init_from}: no checkpoint yet')
-    abstract = {'state': train._state_tree(abstract_train_state(cfg, init_from, vocab_size)),
-                'rng': jax.eval_shape(lambda: jax.random.PRNGKey(0))}
-    tree, _ = checkpoints.restore(step, abstract)
+      raise TransferError(f'init_from={pretrained.workdir}: no checkpoint yet')
+    item, _ = checkpoints.restore(step, train_state.abstract_checkpoint_item(cfg, model,
+                                                                             init_inputs))
   finally:
     checkpoints.close()
-  logging.info('Loaded the pretrained encoder of %s (step %d)', init_from, step)
-  return tree['state']['params']['encoder'], step
+  logging.info('Loaded the pretrained encoder of %s (step %d)', pretrained.workdir, step)
+  return train_state.params_of(item)['encoder'], step
 
 
 def replace_encoder(params, encoder_params, init_from: str):

@@ -48,19 +48,10 @@ def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
   return inferred
 
 
-def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Tokenizer:
-  """The workdir's tokenizer: reused, copied from init_from's workdir or tok_cfg.model_path, or
-  trained on `texts`."""
+def tokenizer_for(tok_cfg, texts, workdir: str, given: str) -> tok.Tokenizer:
+  """The workdir's tokenizer: reused, copied from `given` (a SentencePiece model: init_from's, or
+  tok_cfg.model_path; '' for none), or trained on `texts` as tok_cfg says."""
   path = wd.join(workdir, wd.TOKENIZER)
-  given = tok_cfg.model_path
-  if init_from:
-    from textcls_jax import transfer
-    pretrained = transfer.pretrained_tokenizer_path(init_from)
-    if given and wd.read_bytes(given) != wd.read_bytes(pretrained):
-      raise transfer.TransferError(
-          f'tokenizer.model_path={given} is not the tokenizer of init_from={init_from}; leave '
-          'tokenizer.model_path empty to use the pretrained one')
-    given = pretrained
   if wd.exists(path) and given and wd.read_bytes(given) != wd.read_bytes(path):
     raise tok.TokenizerError(f'{path} differs from {given}: this workdir was made with another '
                              'tokenizer; use a new --workdir')
@@ -75,14 +66,16 @@ def tokenizer_for(tok_cfg, texts, workdir: str, init_from: str = '') -> tok.Toke
   return tok.Tokenizer(path)
 
 
-def prepare_classification(config, workdir: str) -> ClassificationData:
+def prepare_classification(config, workdir: str, tokenizer_path: str) -> ClassificationData:
+  """tokenizer_path: the SentencePiece model to copy into a workdir that has none ('' trains one);
+  see tokenizer_for."""
   # Everything is read and checked before the first file is written to the workdir.
   train, dev = load_splits(config.data)
   vocab = label_vocab(train, workdir)
   train_ids, dev_ids = vocab.encode(train), vocab.encode(dev)
-  # The tokenizer before labels.json: a bad tokenizer.model_path or init_from is refused before the
-  # first file is written.
-  tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, config.get('init_from', ''))
+  # The tokenizer before labels.json: a bad tokenizer file is refused before the first file is
+  # written.
+  tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, tokenizer_path)
   labels_path = wd.join(workdir, wd.LABELS)
   if not wd.exists(labels_path):
     wd.write_json(labels_path, vocab.to_json())
@@ -100,8 +93,9 @@ class PretrainingData:
   tokenizer: tok.Tokenizer
 
 
-def prepare_pretraining(config, workdir: str) -> PretrainingData:
-  """Tokenizer (trained on the corpus, bounded) and the cached token streams of every source."""
+def prepare_pretraining(config, workdir: str, tokenizer_path: str) -> PretrainingData:
+  """Tokenizer (copied from tokenizer_path, or trained on the corpus, bounded) and the cached token
+  streams of every source."""
   data_cfg = config.data
   specs = list(data_cfg.corpus_sources)
   if not specs:
@@ -113,12 +107,12 @@ def prepare_pretraining(config, workdir: str) -> PretrainingData:
   read_args = dict(text_field=data_cfg.text_field, tfds_data_dir=data_cfg.tfds_data_dir or None,
                    encoding=data_cfg.encoding)
   from textcls_jax.data import corpus  # Imported here: classification runs do not need it.
-  if not wd.exists(wd.join(workdir, wd.TOKENIZER)) and not config.tokenizer.model_path:
+  if not wd.exists(wd.join(workdir, wd.TOKENIZER)) and not tokenizer_path:
     budget = config.tokenizer.max_chars // len(specs)
     sample = [t for spec in specs for t in corpus.read_texts(spec, max_chars=budget, **read_args)]
   else:
     sample = []
-  tokenizer = tokenizer_for(config.tokenizer, sample, workdir)
+  tokenizer = tokenizer_for(config.tokenizer, sample, workdir, tokenizer_path)
   cache = wd.join(workdir, wd.CORPUS_CACHE)
   limit = dict(max_chars=data_cfg.corpus_max_chars)
   train_tokens = [corpus.cached_token_array(spec, tokenizer, cache, **read_args, **limit)

@@ -1,8 +1,7 @@
 """SentencePiece tokenizer: training, loading, and tokenization inside tf.data.
 
-The special ids are defined here and nowhere else. Every model trained by the project has
-  0 <pad>   1 <unk>   2 [CLS]   3 [MASK]
-and no BOS/EOS pieces; a model given by the user is checked for the same layout.
+Every SentencePiece model trained by the project has the special ids of `textcls_jax.vocab` and no
+BOS/EOS pieces; a model given by the user is checked for the same layout.
 """
 
 from __future__ import annotations
@@ -16,13 +15,11 @@ import numpy as np
 from absl import logging
 
 from textcls_jax import workdir as wd
+from textcls_jax import vocab
 
-PAD_ID = 0
-UNK_ID = 1
-CLS_ID = 2
-MASK_ID = 3
-NUM_SPECIAL = 4
-SPECIAL_PIECES = ('<pad>', '<unk>', '[CLS]', '[MASK]')
+# The ids of textcls_jax.vocab, under the names data code reads them by (tok.PAD_ID, ...).
+PAD_ID, UNK_ID, CLS_ID, MASK_ID = vocab.PAD_ID, vocab.UNK_ID, vocab.CLS_ID, vocab.MASK_ID
+NUM_SPECIAL, SPECIAL_PIECES = vocab.NUM_SPECIAL, vocab.SPECIAL_PIECES
 
 
 class TokenizerError(ValueError):

@@ -1,8 +1,13 @@
-"""Model registry: `config.model.name` -> encoder class; `build_classifier(config, ...)`."""
+"""Model registry: `config.model.name` -> encoder class; `build_for_task(config, ...)` -> the model
+a run trains (a classifier or a masked LM) with its example inputs."""
 
 from __future__ import annotations
 
 import dataclasses
+
+import jax.numpy as jnp
+
+from textcls_jax import masking
 
 from textcls_jax.models.cnn import CNNEncoder
 from textcls_jax.models.heads import ClassificationHead, Classifier, MaskedLM, MLMHead
@@ -58,3 +63,19 @@ def build_masked_lm(model_config, vocab_size: int) -> MaskedLM:
   return MaskedLM(encoder=build_encoder(model_config, vocab_size),
                   head=MLMHead(vocab_size=vocab_size, embed_dim=embedding_dim(model_config)),
                   tie_embeddings=model_config.get('tie_embeddings', True))
+
+
+def build_for_task(config, vocab_size: int, num_classes: int = 0) -> tuple:
+  """(model, init_inputs) for `config.task`, the one place that says what each task trains.
+
+  'classify': a Classifier with num_classes outputs; init_inputs (tokens int32 [1, data.max_len],).
+  'mlm': a MaskedLM; init_inputs (tokens int32 [1, data.seq_len], positions int32 [1, K]), K the
+  masked positions per sequence (masking.num_predictions).
+  """
+  if config.get('task', 'classify') == 'mlm':
+    seq_len = config.data.seq_len
+    k = masking.num_predictions(seq_len, config.mlm.rate)
+    return build_masked_lm(config.model, vocab_size), (jnp.ones((1, seq_len), jnp.int32),
+                                                       jnp.zeros((1, k), jnp.int32))
+  return (build_classifier(config.model, vocab_size, num_classes),
+          (jnp.ones((1, config.data.max_len), jnp.int32),))

@@ -47,6 +47,3 @@ class CNNEncoder(nn.Module):
       x = h
     x = jnp.where(m, x, 0)
     return (x if sequence else None), common.pool(x, mask, self.pooling)
-
-  def token_embedding(self):
-    return self.embed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from textcls_jax import vocab
+
 
 class ClassificationHead(nn.Module):
   """pooled [B, H] -> logits float32 [B, num_classes]: dropout, optional tanh hidden layer, Dense."""
@@ -30,8 +32,7 @@ class Classifier(nn.Module):
   head: ClassificationHead
 
   def __call__(self, tokens, train: bool = False):
-    from textcls_jax.data.tokenizer import PAD_ID
-    mask = tokens != PAD_ID
+    mask = tokens != vocab.PAD_ID
     _, pooled = self.encoder(tokens, mask, train=train, sequence=False)
     return self.head(pooled, train=train)
 
@@ -67,7 +68,6 @@ class MaskedLM(nn.Module):
   tie_embeddings: bool = True
 
   def __call__(self, tokens, positions, train: bool = False):
-    from textcls_jax.data.tokenizer import PAD_ID
-    sequence, _ = self.encoder(tokens, tokens != PAD_ID, train=train)
+    sequence, _ = self.encoder(tokens, tokens != vocab.PAD_ID, train=train)
     gathered = jnp.take_along_axis(sequence, positions[..., None], axis=1)
     return self.head(gathered, self.encoder.embed if self.tie_embeddings else None)

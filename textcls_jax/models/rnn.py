@@ -51,6 +51,3 @@ class RNNEncoder(nn.Module):
         x = self.drop(x, deterministic=not train)
     x = x * mask[..., None].astype(x.dtype)
     return (x if sequence else None), common.pool(x, mask, self.pooling)
-
-  def token_embedding(self):
-    return self.embed

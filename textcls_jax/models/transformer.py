@@ -176,6 +176,3 @@ class TransformerEncoder(nn.Module):
     mask = mask[:, :x.shape[1]]
     x = self.final_ln(x) * mask[..., None].astype(x.dtype)
     return (x if sequence else None), common.pool(x, mask, self.pooling)
-
-  def token_embedding(self):
-    return self.embed

@@ -1,0 +1,105 @@
+"""The package's import graph: imports run one way (no cycle), and no module reaches into another's
+private names. Read from the source with `ast`, function-level imports included."""
+
+import ast
+import pathlib
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'textcls_jax'
+
+
+def _modules() -> dict:
+  """Dotted module name -> its parsed source, for every .py file of the package."""
+  out = {}
+  for path in sorted(PACKAGE.rglob('*.py')):
+    parts = path.relative_to(PACKAGE.parent).with_suffix('').parts
+    name = '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+    out[name] = ast.parse(path.read_text(), filename=str(path))
+  return out
+
+
+def _imports(tree, modules) -> list:
+  """[(imported module, {names taken from it}, alias it is bound to or None, line)]."""
+  found = []
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      for alias in node.names:
+        if alias.name in modules:
+          found.append((alias.name, set(), alias.asname or alias.name, node.lineno))
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+      for alias in node.names:
+        submodule = f'{node.module}.{alias.name}'
+        if submodule in modules:  # `from pkg import module`
+          found.append((submodule, set(), alias.asname or alias.name, node.lineno))
+        elif node.module in modules:  # `from module import name`
+          found.append((node.module, {alias.name}, None, node.lineno))
+  return found
+
+
+def _graph():
+  modules = _modules()
+  return modules, {name: {target for target, *_ in _imports(tree, modules) if target != name}
+                   for name, tree in modules.items()}
+
+
+def _cycle(graph):
+  """One import cycle as a list of modules, or None."""
+  state = {}  # module -> 'open' while on the DFS path, 'done' after.
+
+  def visit(node, path):
+    state[node] = 'open'
+    for nxt in sorted(graph[node]):
+      if state.get(nxt) == 'open':
+        return path[path.index(nxt):] + [nxt]
+      if nxt not in state:
+        found = visit(nxt, path + [nxt])
+        if found:
+          return found
+    state[node] = 'done'
+    return None
+
+  for start in sorted(graph):
+    if start not in state:
+      found = visit(start, [start])
+      if found:
+        return found
+  return None
+
+
+def test_the_import_graph_has_no_cycle():
+  modules, graph = _graph()
+  assert {'textcls_jax.train', 'textcls_jax.train_state', 'textcls_jax.data.prepare'} <= set(graph)
+  assert 'textcls_jax.train_state' in graph['textcls_jax.train']  # The reader reads imports.
+  assert _cycle(graph) is None, ' -> '.join(_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_cycle():
+  assert _cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': set()}) == ['a', 'b', 'c', 'a']
+  assert _cycle({'a': {'b'}, 'b': set()}) is None
+
+
+def test_models_and_the_numerics_do_not_import_the_data_side():
+  _, graph = _graph()
+  for name in graph:
+    if name.startswith('textcls_jax.models') or name in ('textcls_jax.masking',
+                                                          'textcls_jax.tasks'):
+      data = sorted(t for t in graph[name] if t.startswith('textcls_jax.data'))
+      assert not data, f'{name} imports {data}'
+
+
+def test_no_module_uses_another_modules_private_names():
+  modules = _modules()
+  misuse = []
+  for name, tree in modules.items():
+    aliases = {}
+    for target, names, alias, line in _imports(tree, modules):
+      if target == name:
+        continue
+      misuse += [f'{name}:{line} imports {target}.{n}' for n in names if n.startswith('_')]
+      if alias:
+        aliases[alias] = target
+    for node in ast.walk(tree):
+      if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+          and node.value.id in aliases and node.attr.startswith('_')
+          and not node.attr.startswith('__')):
+        misuse.append(f'{name}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}')
+  assert not misuse, misuse
