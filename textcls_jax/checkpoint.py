@@ -30,6 +30,7 @@ from absl import logging
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
+from textcls_jax import parallel
 from textcls_jax import workdir as wd
 
 
@@ -166,8 +167,7 @@ class Checkpointer:
     CheckpointMismatchError when the stored arrays do not fit the target, CheckpointCorruptError
     when the content is faulty, CheckpointUnreadableError when the storage cannot be read.
     """
-    replicated = jax.sharding.NamedSharding(jax.sharding.Mesh(jax.devices(), ('data',)),
-                                            jax.sharding.PartitionSpec())
+    replicated = parallel.replicated_on_all_devices()
     def abstract_leaf(x):
       # Leaves without a sharding (e.g. from jax.eval_shape) restore replicated on this run's
       # devices, whatever topology wrote them.
@@ -255,11 +255,9 @@ class Checkpointer:
     """Moves a bad step out of the manager's folder (kept for inspection) and rescans it."""
     self._manager.wait_until_finished()
     target = self.corrupt_dir / f'{step}-{time.strftime("%Y%m%d-%H%M%S")}'
-    if jax.process_index() == 0:  # Every process found it bad; one moves it.
+    if parallel.is_main_process():  # Every process found it bad; one moves it.
       wd.move_tree(epath.Path(self.directory) / str(step), target)
-    if jax.process_count() > 1:
-      from jax.experimental import multihost_utils
-      multihost_utils.sync_global_devices(f'quarantined checkpoint {step}')
+    parallel.barrier(f'quarantined checkpoint {step}')
     self._manager.reload()
     return target
 

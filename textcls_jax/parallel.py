@@ -1,4 +1,5 @@
-"""Everything that knows how many devices and hosts there are.
+"""Everything that knows how many devices and hosts there are: the processes (which one is the
+main one, barriers, agreeing on a flag), and the data-parallel placement of states and batches.
 
 Two data-parallel modes run the same pure step function (train.train_step):
   'jit'   jax.jit over a Mesh of every device: the batch is one global array sharded on the 'data'
@@ -48,6 +49,35 @@ def initialize_distributed(coordinator_address: str = '', num_processes: int = 0
     return
   logging.info('Process %d of %d; %d local / %d global devices', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+def num_processes() -> int:
+  return jax.process_count()
+
+
+def is_main_process() -> bool:
+  """Process 0: the one that writes the workdir's shared files."""
+  return jax.process_index() == 0
+
+
+def barrier(name: str) -> None:
+  """Waits until every process reaches the barrier of this name; a no-op for one process."""
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(name)
+
+
+def any_process(flag: bool) -> bool:
+  """Whether `flag` is set on any process (every process must call it: it is a collective)."""
+  if jax.process_count() == 1:
+    return bool(flag)
+  from jax.experimental import multihost_utils
+  return bool(multihost_utils.process_allgather(np.int32(bool(flag))).any())
+
+
+def replicated_on_all_devices() -> NamedSharding:
+  """Replicated over every device of every process: how checkpoints hold the plain state."""
+  return NamedSharding(Mesh(np.asarray(jax.devices()), (AXIS,)), P())
 
 
 class DataParallel:

@@ -21,6 +21,7 @@ from textcls_jax import experiment
 from textcls_jax import models
 from textcls_jax import optim
 from textcls_jax import parallel
+from textcls_jax import run_log as run_log_lib
 from textcls_jax import tasks
 from textcls_jax import train_state
 from textcls_jax import transfer
@@ -101,29 +102,6 @@ def evaluate(eval_fn, state, batches, rng, summarize, label_names=None) -> dict:
   return summarize(jax.device_get(sums), label_names, per_class=True)
 
 
-def _format_duration(seconds: float) -> str:
-  seconds = int(max(seconds, 0))
-  h, rem = divmod(seconds, 3600)
-  return f'{h}h{rem // 60:02d}m' if h else f'{rem // 60}m{rem % 60:02d}s'
-
-
-class Progress:
-  """The console progress line: step, loss, accuracy, steps/s, examples/s and ETA."""
-
-  def __init__(self, start_step: int, total_steps: int, batch_size: int):
-    self.total = total_steps
-    self.batch_size = batch_size
-    self.last_step, self.last_time = start_step, time.perf_counter()
-
-  def line(self, step: int, figures: dict) -> tuple[str, float]:
-    now = time.perf_counter()
-    rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
-    self.last_step, self.last_time = step, now
-    eta = _format_duration((self.total - step) / max(rate, 1e-9))
-    return (f'step {step}/{self.total} | loss {figures["loss"]:.4f} | acc {figures["accuracy"]:.4f}'
-            f' | {rate:.2f} steps/s, {rate * self.batch_size:.0f} ex/s | ETA {eta}'), rate
-
-
 def check_workdir_config(config, workdir: str) -> list[str]:
   """Refuses (ConfigError) a config that changes what `workdir`'s saved state means.
 
@@ -161,7 +139,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   # Read once, and a mismatched init_from refused, before anything is written.
   pretrained = transfer.open_pretrained(config.init_from, config) if config.init_from else None
   lock = None
-  if jax.process_index() == 0:
+  if parallel.is_main_process():
     wd.check_writable(workdir)
     lock = wd.WorkdirLock(workdir).acquire()
   try:
@@ -176,20 +154,19 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
                         pretrained: Optional[transfer.Pretrained]) -> dict:
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
-  from clu import metric_writers
 
-  is_main = jax.process_index() == 0
+  is_main = parallel.is_main_process()
   # Process 0 makes the workdir's files (tokenizer, labels, token caches) that do not exist yet,
   # after all input is checked, so that bad input leaves none; the others wait for it and then
   # read them. Existing files are reused, never rewritten.
   if not is_main:
-    _barrier('workdir prepared')
+    parallel.barrier('workdir prepared')
   exp = experiment.build_experiment(
       config, workdir, train_batch=train_batch, eval_batch=eval_batch, num_hosts=dp.num_hosts,
       host_id=dp.host_id,
       tokenizer_path=pretrained.tokenizer_path if pretrained else config.tokenizer.model_path)
-  if is_main and jax.process_count() > 1:
-    _barrier('workdir prepared')
+  if is_main:
+    parallel.barrier('workdir prepared')
   total_steps = config.train.num_steps
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   state = train_state.create_train_state(config, exp.model, exp.init_inputs, init_rng)
@@ -201,30 +178,12 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   checkpoints = ckpt_lib.Checkpointer(
       wd.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)
-  start_step, latest, resumed_train_sums = 0, None, None
   try:
-    restored = checkpoints.restore_latest(
-        dp.replicate_plain(train_state.checkpoint_item(state, base_rng)),
-        on_corrupt=config.checkpoint.on_corrupt)
+    state, base_rng, start_step, latest, resumed_train_sums = start_state(
+        config, checkpoints, dp, state, base_rng, pretrained)
   except BaseException:
     checkpoints.close()  # Its threads would otherwise outlive the error, with noise at exit.
     raise
-  if restored is not None:
-    latest, item, meta = restored
-    state, base_rng = train_state.from_checkpoint_item(state, item)
-    start_step = int(jax.device_get(state.step))
-    if meta['data_position'] != start_step * config.train.batch_size:
-      raise ckpt_lib.CheckpointMismatchError(f'checkpoint {latest}: data position {meta["data_position"]} does not match '
-                       f'step {start_step} x batch {config.train.batch_size}; was '
-                       'train.batch_size changed?')
-    # A stop between two log steps saved the sums of the unfinished log window: the next train
-    # row then covers the same steps as it would have without the stop.
-    resumed_train_sums = sums_from_json(meta.get('train_sums'))
-    logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
-  elif pretrained:
-    encoder, _ = transfer.load_encoder_params(pretrained)
-    params = transfer.replace_encoder(state.params, encoder, config.init_from)
-    state = state.replace(params=params, opt_state=state.tx.init(params))
   if is_main:  # Only now, with the state restored: a refused run leaves config.json as it was.
     if changed_keys:
       logging.warning('Resuming with changed settings: %s', '; '.join(changed_keys))
@@ -236,24 +195,10 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   p_train_step = dp.compile_train_step(functools.partial(train_step, objective=objective))
   p_eval_step = dp.compile_eval_step(functools.partial(eval_step, objective=objective))
   eval_rng = jax.random.PRNGKey(config.seed + 1)  # Fixed: MLM eval masks are the same each time.
-  # TensorFlow's event writer reaches gs:// through its own filesystem only; a URL workdir gets its
-  # events written locally and copied over at each log.
-  events = wd.MirroredDir(wd.join(workdir, wd.TENSORBOARD))
-  writer = metric_writers.create_default_writer(events.local, just_logging=not is_main,
-                                                asynchronous=True)
-  metrics_file = (wd.MetricsFile(wd.join(workdir, wd.METRICS), resume_step=start_step)
-                  if is_main else None)
-  progress = Progress(start_step, total_steps, config.train.batch_size)
+  run_log = run_log_lib.RunLog(workdir, start_step, is_main)
+  progress = run_log_lib.Progress(start_step, total_steps, config.train.batch_size)
   train_sums, dev_figures = resumed_train_sums, {}
   schedule = optim.learning_rate_schedule(config.optim, total_steps)
-
-  def record(step, split, figures):
-    writer.write_scalars(step, {f'{split}/{k}': v for k, v in figures.items()})
-    if events.mirrored:
-      writer.flush()
-      events.sync()
-    if metrics_file:
-      metrics_file.write(step, split, figures)
 
   def evaluate_and_record(step):
     batches = (dp.put_batch(b) for b in exp.eval_batches())
@@ -262,8 +207,26 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
       logging.info('dev @ step %d: %s (count %d)', step, ', '.join(
           f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
           if k in figures), figures['count'])
-    record(step, 'dev', figures)
+    run_log.write(step, 'dev', figures)
     return figures
+
+  def save(step, dev_figures=None, **extra_meta):
+    checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
+                                                        dp.replicate_plain(base_rng)),
+                     meta={'step': step, 'data_position': step * config.train.batch_size,
+                           'metrics': dev_figures or {}, **extra_meta},
+                     metrics=dev_figures)
+
+  def log_train(step, train_sums):
+    sums = jax.device_get(train_sums)
+    figures = exp.summarize(sums)
+    figures['grad_norm'] = float(sums['grad_norm_sum'] / max(sums['steps'], 1))
+    figures['nonfinite_steps'] = nonfinite.count(sums)
+    figures['learning_rate'] = float(schedule(step - 1))
+    line, figures['steps_per_s'] = progress.line(step, figures)
+    if is_main:
+      logging.info('%s', line)
+    run_log.write(step, 'train', figures)
 
   train_iter = exp.train_batches(start_step)
   step = start_step
@@ -278,54 +241,36 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
         if stop_on_nonfinite:
           nonfinite.check(*pending)
         if step != last_saved:  # (The signal may come right after a periodic save.)
-          checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
-                                                              dp.replicate_plain(base_rng)),
-                           meta={'step': step, 'data_position': step * config.train.batch_size,
-                                 'metrics': {}, 'train_sums': sums_to_json(train_sums)},
-                           metrics=None)
+          save(step, train_sums=sums_to_json(train_sums))
         checkpoints.wait()
         logging.warning('Stopped by %s at step %d; checkpoint saved. Run the same command to '
                         'resume.', preemption.signal_name, step)
         break
       batch = dp.put_batch(next(train_iter))
-      if step == start_step:
-        first_step_began = time.perf_counter()
+      began = time.perf_counter()
       state, metrics = p_train_step(state, batch, base_rng)
       if step == start_step:
         jax.block_until_ready(metrics)
         logging.info('First step: %.2f s, compile included (compilation cache: %s)',
-                     time.perf_counter() - first_step_began, jax.config.jax_compilation_cache_dir
-                     or 'off')
+                     time.perf_counter() - began, jax.config.jax_compilation_cache_dir or 'off')
       train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
       step += 1
+      save_now = _due(step, config.checkpoint.every_steps, total_steps)
       if stop_on_nonfinite:
         # Checked one step behind, so that the host need not wait for the step just dispatched;
         # checked at once before a save, so that no checkpoint is written past a bad step.
         nonfinite.check(*pending)
         pending = (step, metrics['nonfinite_steps'])
-        if step % config.checkpoint.every_steps == 0 or step == total_steps:
+        if save_now:
           nonfinite.check(*pending)
-      if step % config.train.log_every_steps == 0 or step == total_steps:
-        sums = jax.device_get(train_sums)
-        figures = exp.summarize(sums)
-        figures['grad_norm'] = float(sums['grad_norm_sum'] / max(sums['steps'], 1))
-        figures['nonfinite_steps'] = nonfinite.count(sums)
-        figures['learning_rate'] = float(schedule(step - 1))
-        line, rate = progress.line(step, figures)
-        figures['steps_per_s'] = rate
-        if is_main:
-          logging.info('%s', line)
-        record(step, 'train', figures)
+      if _due(step, config.train.log_every_steps, total_steps):
+        log_train(step, train_sums)
         train_sums = None
-      evaluated = step % config.train.eval_every_steps == 0 or step == total_steps
+      evaluated = _due(step, config.train.eval_every_steps, total_steps)
       if evaluated:
         dev_figures = evaluate_and_record(step)
-      if step % config.checkpoint.every_steps == 0 or step == total_steps:
-        checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
-                                                            dp.replicate_plain(base_rng)),
-                         meta={'step': step, 'data_position': step * config.train.batch_size,
-                               'metrics': dev_figures if evaluated else {}},
-                         metrics=dev_figures if evaluated else None)
+      if save_now:
+        save(step, dev_figures if evaluated else None)
         last_saved = step
     if start_step == total_steps and latest is not None:
       dev_figures = checkpoints.read_meta(latest).get('metrics') or evaluate_and_record(step)
@@ -333,12 +278,44 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   finally:
     preemption.restore()
     checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.
-    writer.flush()
-    writer.close()
-    events.close()
-    if metrics_file:
-      metrics_file.close()
+    run_log.close()
   return dev_figures
+
+
+def start_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
+  """The state a run starts from, decided in one place, in big_vision's and t5x's order: the
+  workdir's own latest intact checkpoint, else the init_from encoder in the fresh state, else the
+  fresh state itself.
+
+  Returns (state, base_rng, start step, the restored checkpoint's step or None, the train metric
+  sums of an unfinished log window or None).
+  """
+  restored = checkpoints.restore_latest(
+      dp.replicate_plain(train_state.checkpoint_item(fresh_state, base_rng)),
+      on_corrupt=config.checkpoint.on_corrupt)
+  if restored is not None:
+    latest, item, meta = restored
+    state, base_rng = train_state.from_checkpoint_item(fresh_state, item)
+    start_step = int(jax.device_get(state.step))
+    if meta['data_position'] != start_step * config.train.batch_size:
+      raise ckpt_lib.CheckpointMismatchError(
+          f'checkpoint {latest}: data position {meta["data_position"]} does not match step '
+          f'{start_step} x batch {config.train.batch_size}; was train.batch_size changed?')
+    logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
+    # A stop between two log steps saved the sums of the unfinished log window: the next train
+    # row then covers the same steps as it would have without the stop.
+    return state, base_rng, start_step, latest, sums_from_json(meta.get('train_sums'))
+  if pretrained:
+    encoder, _ = transfer.load_encoder_params(pretrained)
+    params = transfer.replace_encoder(fresh_state.params, encoder, pretrained.workdir)
+    return (fresh_state.replace(params=params, opt_state=fresh_state.tx.init(params)), base_rng,
+            0, None, None)
+  return fresh_state, base_rng, 0, None, None
+
+
+def _due(step: int, every: int, total_steps: int) -> bool:
+  """Whether a periodic action (log, eval, save) falls on `step`: every `every` steps, and last."""
+  return step % every == 0 or step == total_steps
 
 
 def sums_to_json(sums) -> Optional[dict]:
@@ -409,23 +386,18 @@ class PreemptionHandler:
     self.signal_name = self._signal.Signals(signum).name
 
   def requested(self, step: int, every: int) -> bool:
-    if jax.process_count() == 1:
+    if parallel.num_processes() == 1:
       return self.signal_name is not None
     if step % every:
       return False
-    from jax.experimental import multihost_utils
-    flags = multihost_utils.process_allgather(np.int32(self.signal_name is not None))
-    if flags.any() and self.signal_name is None:
+    requested = parallel.any_process(self.signal_name is not None)
+    if requested and self.signal_name is None:
       self.signal_name = 'a signal to another process'
-    return bool(flags.any())
+    return requested
 
   def restore(self) -> None:
     for sig, handler in self._previous.items():
       self._signal.signal(sig, handler)
     self._previous = {}
 
-
-def _barrier(name: str) -> None:
-  from jax.experimental import multihost_utils
-  multihost_utils.sync_global_devices(name)
 
