@@ -1,5 +1,5 @@
 """The bad-input catalogue, end to end: each case trains in-process through
-`train.train_and_evaluate` (after `main.check_config_overrides`, as the CLI does), then the input is
+`train.train_and_evaluate` (after `config_checks.check_overrides`, as the CLI does), then the input is
 repaired and the SAME workdir must train again. No case may leave a workdir that fails to resume.
 
 Refused with a clear error (message naming the file, the line and the field where there is one),
@@ -18,8 +18,8 @@ before anything but the workdir's `.lock` is written:
   mixed label types (JSONL)       DataError 'mixed label types: integers (e.g. PATH:1) and strings
                                   (e.g. PATH:LINE)'
   malformed JSONL line            DataError 'PATH:LINE: malformed JSON (...)'
-  config typo                     SystemExit from main.check_config_overrides naming the key and the
-                                  valid ones
+  config typo                     SystemExit from config_checks.check_overrides naming the key
+                                  and the valid ones
   init_from, another vocabulary   TransferError: tokenizer.model_path (40 pieces) is not the
                                   tokenizer of init_from (60 pieces)
   init_from, another family       TransferError: 'holds a 'cnn' encoder, but this config builds a
@@ -55,7 +55,7 @@ import numpy as np
 import pytest
 
 from textcls_jax import config_base
-from textcls_jax import main
+from textcls_jax import config_checks
 from textcls_jax import train
 from textcls_jax import transfer
 from textcls_jax import workdir as wd
@@ -197,7 +197,7 @@ def run(c, overrides, steps):
   """What `python -m textcls_jax.main --config=configs/tiny.py --config.KEY=VALUE ...` does, in
   this process: the override check, a locked config, train_and_evaluate."""
   settings = {**BASE, **overrides, 'train.num_steps': steps}
-  main.check_config_overrides([f'--config={TINY_CONFIG}'] + [
+  config_checks.check_overrides([f'--config={TINY_CONFIG}'] + [
       f'--config.{k}={v}' for k, v in settings.items()
       if not isinstance(v, ml_collections.ConfigDict)])  # (A whole model is no CLI override.)
   config = tiny_config()

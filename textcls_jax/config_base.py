@@ -8,13 +8,17 @@ import os
 import ml_collections
 
 
-def config_file(path: str) -> ml_collections.ConfigDict:
-  """get_config() of a config file: lets a config start from another (e.g. a fine-tuning run
-  from the from-scratch config of the same model)."""
-  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+def config_file(spec: str) -> ml_collections.ConfigDict:
+  """get_config() of a config file, `PATH` or `PATH:ARG` (then get_config(ARG)), as --config reads
+  it: the one loader, also used by a config that starts from another (e.g. a fine-tuning run from
+  the from-scratch config of the same model)."""
+  path, _, arg = spec.partition(':')
+  loader = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+  if loader is None:
+    raise FileNotFoundError(f'config file {path} not found')
+  module = importlib.util.module_from_spec(loader)
+  loader.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()
 
 
 def base_config() -> ml_collections.ConfigDict:

@@ -298,3 +298,36 @@ def _same(a, b) -> bool:
   if _is_number(a) and _is_number(b):
     return float(a) == float(b)  # 3 and 3.0 are the same setting.
   return _tuple(a) == _tuple(b)
+
+
+def check_overrides(argv: list[str]) -> None:
+  """Exits with a clear message when a --config.a.b override names a key the config lacks.
+
+  (ml_collections reports only "KeyError: 'b'"; a user needs the path and the valid keys.)
+  """
+  import os
+  import sys
+
+  import ml_collections
+
+  from textcls_jax import config_base
+
+  config_spec = None
+  for i, a in enumerate(argv):
+    if a.startswith('--config='):
+      config_spec = a.split('=', 1)[1]
+    elif a == '--config' and i + 1 < len(argv):
+      config_spec = argv[i + 1]
+  keys = [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
+  if not config_spec or not keys or not os.path.isfile(config_spec.partition(':')[0]):
+    return  # config_flags reports a missing file itself.
+  config = config_base.config_file(config_spec)
+  for key in keys:
+    node, walked = config, []
+    for part in key.split('.'):
+      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+        where = '.'.join(walked) or 'the config'
+        valid = ', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ''
+        sys.exit(f'error: unknown config key {key!r} in --config.{key}: {where} has no {part!r}'
+                 + (f'; valid keys: {valid}' if valid else ''))
+      node, walked = node[part], walked + [part]

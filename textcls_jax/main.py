@@ -68,43 +68,9 @@ def main(argv):
     sys.exit(f'error: {e}')
 
 
-def check_config_overrides(argv: list[str]) -> None:
-  """Exits with a clear message when a --config.a.b override names a key the config lacks.
-
-  (ml_collections reports only "KeyError: 'b'"; a user needs the path and the valid keys.)
-  """
-  import importlib.util
-  import ml_collections
-
-  config_spec = None
-  for i, a in enumerate(argv):
-    if a.startswith('--config='):
-      config_spec = a.split('=', 1)[1]
-    elif a == '--config' and i + 1 < len(argv):
-      config_spec = argv[i + 1]
-  keys = [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
-  if not config_spec or not keys:
-    return
-  path, _, arg = config_spec.partition(':')
-  spec = importlib.util.spec_from_file_location('_textcls_config', path)
-  if spec is None:
-    return  # config_flags reports a missing file itself.
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config(arg) if arg else module.get_config()
-  for key in keys:
-    node, walked = config, []
-    for part in key.split('.'):
-      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
-        where = '.'.join(walked) or 'the config'
-        valid = ', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ''
-        sys.exit(f'error: unknown config key {key!r} in --config.{key}: {where} has no {part!r}'
-                 + (f'; valid keys: {valid}' if valid else ''))
-      node, walked = node[part], walked + [part]
-
-
 def run():
-  check_config_overrides(sys.argv[1:])
+  from textcls_jax import config_checks
+  config_checks.check_overrides(sys.argv[1:])
   app.run(main)
 
 
