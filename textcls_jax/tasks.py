@@ -4,10 +4,13 @@ An objective maps (apply_fn, params, batch, rng, train, row_offset) -> (scalar l
 the train step differentiates it and knows nothing else about the task.
 
 Metrics are returned as sums (never means) so that they add up exactly across steps, devices and
-hosts; `summarize_classification` turns the sums into figures on the host.
+hosts; `summarize_classification` turns the sums into figures on the host, and `sums_to_json`
+carries a log window's sums through a checkpoint exactly.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -115,3 +118,17 @@ def summarize_mlm(sums, label_names=None, per_class: bool = False) -> dict:
   loss = float(sums['loss_sum']) / max(count, 1e-8)
   return {'loss': loss, 'accuracy': float(sums['correct']) / max(count, 1e-8),
           'perplexity': float(np.exp(min(loss, 50.0))), 'count': count}
+
+
+def sums_to_json(sums) -> Optional[dict]:
+  """Metric sums (arrays) -> JSON: {name: [dtype, shape, flat values]}; exact for float32."""
+  if sums is None:
+    return None
+  host = jax.device_get(sums)
+  return {k: [str(v.dtype), list(v.shape), np.ravel(v).tolist()] for k, v in host.items()}
+
+
+def sums_from_json(data: Optional[dict]) -> Optional[dict]:
+  if not data:
+    return None
+  return {k: np.asarray(values, dtype).reshape(shape) for k, (dtype, shape, values) in data.items()}

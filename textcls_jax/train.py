@@ -15,16 +15,13 @@ from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import compile_cache
-from textcls_jax import config_base
-from textcls_jax import config_checks
 from textcls_jax import experiment
-from textcls_jax import models
 from textcls_jax import optim
 from textcls_jax import parallel
 from textcls_jax import run_log as run_log_lib
+from textcls_jax import start
 from textcls_jax import tasks
 from textcls_jax import train_state
-from textcls_jax import transfer
 from textcls_jax import workdir as wd
 
 
@@ -102,23 +99,6 @@ def evaluate(eval_fn, state, batches, rng, summarize, label_names=None) -> dict:
   return summarize(jax.device_get(sums), label_names, per_class=True)
 
 
-def check_workdir_config(config, workdir: str) -> list[str]:
-  """Refuses (ConfigError) a config that changes what `workdir`'s saved state means.
-
-  Reads only: nothing in the workdir is written or moved. Returns the resumable keys that changed
-  ('key: old -> new'); [] for a new workdir.
-  """
-  saved = wd.read_config(workdir)
-  if saved is None:
-    return []
-  # A key the saved config lacks was added after the workdir was made: the run that made it
-  # behaved as the key's default says (the base config's, or the encoder family's).
-  defaults = config_checks.flatten(config_base.base_config().to_dict())
-  family = saved.get('model', {}).get('name')
-  defaults.update({f'model.{k}': v for k, v in models.encoder_defaults(family).items()})
-  return config_checks.check_resume(saved, config, workdir, defaults)
-
-
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains as `config` says (task 'classify' or 'mlm') in `workdir`, resuming from its latest
   checkpoint, data-parallel over every device of every host. Returns the last evaluation's figures.
@@ -129,29 +109,25 @@ def train_and_evaluate(config, workdir: str) -> dict:
   the run: a second live run on it is refused (WorkdirBusyError). SIGTERM or SIGINT stops the run
   after the current step with a checkpoint saved.
   """
-  config_checks.validate(config)
+  checked = start.check(config, workdir)  # Before anything is written.
   compile_cache.enable(config.get('compilation_cache', ''))  # Before the first compile.
   dp = parallel.DataParallel(config.parallel.mode)
   # This host's shares of the global batches; sizes the devices cannot split are refused.
   batches = (dp.host_batch_size(config.train.batch_size),
              dp.host_batch_size(config.eval.batch_size, 'eval.batch_size'))
-  changed = check_workdir_config(config, workdir)
-  # Read once, and a mismatched init_from refused, before anything is written.
-  pretrained = transfer.open_pretrained(config.init_from, config) if config.init_from else None
   lock = None
   if parallel.is_main_process():
     wd.check_writable(workdir)
     lock = wd.WorkdirLock(workdir).acquire()
   try:
-    return _train_and_evaluate(config, workdir, dp, *batches, changed, pretrained)
+    return _train_and_evaluate(config, workdir, dp, *batches, checked)
   finally:
     if lock:
       lock.release()
 
 
 def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_batch: int,
-                        eval_batch: int, changed_keys: list[str],
-                        pretrained: Optional[transfer.Pretrained]) -> dict:
+                        eval_batch: int, checked: start.Checked) -> dict:
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
 
@@ -164,7 +140,7 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   exp = experiment.build_experiment(
       config, workdir, train_batch=train_batch, eval_batch=eval_batch, num_hosts=dp.num_hosts,
       host_id=dp.host_id,
-      tokenizer_path=pretrained.tokenizer_path if pretrained else config.tokenizer.model_path)
+      tokenizer_path=checked.tokenizer_path(config))
   if is_main:
     parallel.barrier('workdir prepared')
   total_steps = config.train.num_steps
@@ -179,14 +155,14 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
       wd.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)
   try:
-    state, base_rng, start_step, latest, resumed_train_sums = start_state(
-        config, checkpoints, dp, state, base_rng, pretrained)
+    state, base_rng, start_step, latest, resumed_train_sums = start.initial_state(
+        config, checkpoints, dp, state, base_rng, checked.pretrained)
   except BaseException:
     checkpoints.close()  # Its threads would otherwise outlive the error, with noise at exit.
     raise
   if is_main:  # Only now, with the state restored: a refused run leaves config.json as it was.
-    if changed_keys:
-      logging.warning('Resuming with changed settings: %s', '; '.join(changed_keys))
+    if checked.changed_keys:
+      logging.warning('Resuming with changed settings: %s', '; '.join(checked.changed_keys))
     wd.write_json(wd.join(workdir, wd.CONFIG), config.to_dict())
   state = dp.put_state(state)
   base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
@@ -241,7 +217,7 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
         if stop_on_nonfinite:
           nonfinite.check(*pending)
         if step != last_saved:  # (The signal may come right after a periodic save.)
-          save(step, train_sums=sums_to_json(train_sums))
+          save(step, train_sums=tasks.sums_to_json(train_sums))
         checkpoints.wait()
         logging.warning('Stopped by %s at step %d; checkpoint saved. Run the same command to '
                         'resume.', preemption.signal_name, step)
@@ -282,54 +258,9 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   return dev_figures
 
 
-def start_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
-  """The state a run starts from, decided in one place, in big_vision's and t5x's order: the
-  workdir's own latest intact checkpoint, else the init_from encoder in the fresh state, else the
-  fresh state itself.
-
-  Returns (state, base_rng, start step, the restored checkpoint's step or None, the train metric
-  sums of an unfinished log window or None).
-  """
-  restored = checkpoints.restore_latest(
-      dp.replicate_plain(train_state.checkpoint_item(fresh_state, base_rng)),
-      on_corrupt=config.checkpoint.on_corrupt)
-  if restored is not None:
-    latest, item, meta = restored
-    state, base_rng = train_state.from_checkpoint_item(fresh_state, item)
-    start_step = int(jax.device_get(state.step))
-    if meta['data_position'] != start_step * config.train.batch_size:
-      raise ckpt_lib.CheckpointMismatchError(
-          f'checkpoint {latest}: data position {meta["data_position"]} does not match step '
-          f'{start_step} x batch {config.train.batch_size}; was train.batch_size changed?')
-    logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
-    # A stop between two log steps saved the sums of the unfinished log window: the next train
-    # row then covers the same steps as it would have without the stop.
-    return state, base_rng, start_step, latest, sums_from_json(meta.get('train_sums'))
-  if pretrained:
-    encoder, _ = transfer.load_encoder_params(pretrained)
-    params = transfer.replace_encoder(fresh_state.params, encoder, pretrained.workdir)
-    return (fresh_state.replace(params=params, opt_state=fresh_state.tx.init(params)), base_rng,
-            0, None, None)
-  return fresh_state, base_rng, 0, None, None
-
-
 def _due(step: int, every: int, total_steps: int) -> bool:
   """Whether a periodic action (log, eval, save) falls on `step`: every `every` steps, and last."""
   return step % every == 0 or step == total_steps
-
-
-def sums_to_json(sums) -> Optional[dict]:
-  """Metric sums (arrays) -> JSON: {name: [dtype, shape, flat values]}; exact for float32."""
-  if sums is None:
-    return None
-  host = jax.device_get(sums)
-  return {k: [str(v.dtype), list(v.shape), np.ravel(v).tolist()] for k, v in host.items()}
-
-
-def sums_from_json(data: Optional[dict]) -> Optional[dict]:
-  if not data:
-    return None
-  return {k: np.asarray(values, dtype).reshape(shape) for k, (dtype, shape, values) in data.items()}
 
 
 class NonFiniteError(RuntimeError):
