@@ -10,8 +10,8 @@ held-out Gutenberg perplexity 72.7 after 3,000 steps (12.3 M tokens; 390 @1000, 
 minutes on 2 CPU cores, partly shared with other jobs (0.78 steps/s alone). Fine-tuned on SST-2
 with configs/sst2_transformer_pretrained.py: dev 0.820 (mean of seeds 0-3); from scratch the same
 model with the same head averages 0.798, and the scratch config 0.798 (seeds 0-2). Without the
-embedding LayerNorm the same pretraining reached perplexity 93.6 and fine-tuned to 0.811 (README.md,
-"Pretraining, then fine-tuning").
+embedding LayerNorm the same pretraining reached perplexity 93.6 and fine-tuned to 0.811
+(docs/pretraining.md).
 """
 
 from textcls_jax import config_base

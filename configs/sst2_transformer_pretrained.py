@@ -20,7 +20,7 @@ From scratch with the same model and head (configs/sst2_transformer.py
 0.798, so pretraining is worth +2.2 (ahead on every seed); over the scratch config (0.804, 0.788,
 0.803) +2.2. The best from-scratch variant measured, max pooling without the embedding LayerNorm
 (0.807, 0.806, 0.806, 0.798, mean 0.804), is 1.6 below
-(README.md, "Pretraining, then fine-tuning").
+(docs/pretraining.md).
 """
 
 import os

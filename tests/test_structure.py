@@ -103,3 +103,18 @@ def test_no_module_uses_another_modules_private_names():
           and not node.attr.startswith('__')):
         misuse.append(f'{name}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}')
   assert not misuse, misuse
+
+
+def test_the_readme_layout_lists_every_module():
+  readme = (PACKAGE.parent / 'README.md').read_text()
+  layout = readme[readme.index('## Layout'):]
+  layout = layout[:layout.index('```', layout.index('```') + 3)]
+  missing = []
+  for path in sorted(PACKAGE.rglob('*.py')):
+    rel = path.relative_to(PACKAGE).as_posix()
+    if rel == '__init__.py' or rel == 'data/__init__.py':
+      continue
+    listed = path.name if rel.startswith('models/') else rel
+    if listed not in layout:
+      missing.append(rel)
+  assert not missing, f'README.md "Layout" does not list {missing}'

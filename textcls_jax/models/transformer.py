@@ -134,8 +134,8 @@ class TransformerEncoder(nn.Module):
   embed_norm: LayerNorm the sum of token and position embeddings (as BERT does) before the first
   block. Without it the 0.02-scale embeddings are dwarfed by the first block's O(1) output, which
   at initialization is a near-uniform average over the sequence, so every position starts out
-  looking alike. With it MLM pretraining learns faster once past its unigram plateau (README.md,
-  "Pretraining, then fine-tuning").
+  looking alike. With it MLM pretraining learns faster once past its unigram plateau
+  (docs/pretraining.md).
   """
   vocab_size: int
   hidden_dim: int = 256
