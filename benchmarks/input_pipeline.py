@@ -39,7 +39,8 @@ def main():
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')
 
-  from textcls_jax import compile_cache, config_base, experiment, parallel, train, train_state
+  from textcls_jax import compile_cache, config_base, experiment, parallel, start, train
+  from textcls_jax import train_state
 
   config = config_base.config_file(args.config)
   for item in args.set:
@@ -53,7 +54,9 @@ def main():
   workdir = tempfile.mkdtemp(prefix='input_pipeline-')
   dp = parallel.DataParallel('jit')
   exp = experiment.build_experiment(config, workdir, train_batch=config.train.batch_size,
-                                    eval_batch=config.eval.batch_size)
+                                    eval_batch=config.eval.batch_size,
+                                    tokenizer_path=start.check(config,
+                                                               workdir).tokenizer_path(config))
   state = dp.put_state(train_state.create_train_state(config, exp.model, exp.init_inputs,
                                                      jax.random.PRNGKey(config.seed)))
   rng = dp.replicate_plain(jax.random.PRNGKey(0))

@@ -12,9 +12,14 @@ changed key; only the keys in RESUMABLE_KEYS may differ.
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import sys
 from typing import Any, Callable, Mapping, Optional
 
+import ml_collections
+
+from textcls_jax import config_base
 from textcls_jax.data import sources
 from textcls_jax.data import tokenizer as tok
 
@@ -305,13 +310,6 @@ def check_overrides(argv: list[str]) -> None:
 
   (ml_collections reports only "KeyError: 'b'"; a user needs the path and the valid keys.)
   """
-  import os
-  import sys
-
-  import ml_collections
-
-  from textcls_jax import config_base
-
   config_spec = None
   for i, a in enumerate(argv):
     if a.startswith('--config='):
@@ -327,7 +325,8 @@ def check_overrides(argv: list[str]) -> None:
     for part in key.split('.'):
       if not isinstance(node, ml_collections.ConfigDict) or part not in node:
         where = '.'.join(walked) or 'the config'
-        valid = ', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ''
+        is_dict = isinstance(node, ml_collections.ConfigDict)
+        valid = ', '.join(sorted(node.keys())) if is_dict else ''
         sys.exit(f'error: unknown config key {key!r} in --config.{key}: {where} has no {part!r}'
                  + (f'; valid keys: {valid}' if valid else ''))
       node, walked = node[part], walked + [part]

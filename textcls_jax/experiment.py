@@ -31,14 +31,11 @@ class Experiment:
 
 
 def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int, num_hosts: int = 1,
-                     host_id: int = 0, tokenizer_path: Optional[str] = None) -> Experiment:
+                     host_id: int = 0, tokenizer_path: str) -> Experiment:
   """train_batch, eval_batch: this host's share of the global batches. tokenizer_path: the
-  SentencePiece model a new workdir copies (init_from's; None: config.tokenizer.model_path; '':
-  train one)."""
+  SentencePiece model a new workdir copies ('' trains one), as start.Checked.tokenizer_path says."""
   if config.task not in config_checks.TASKS:
     raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(config_checks.TASKS)}')
-  if tokenizer_path is None:
-    tokenizer_path = config.tokenizer.model_path
   args = (config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts, host_id)
   return _mlm(*args) if config.task == 'mlm' else _classification(*args)
 
