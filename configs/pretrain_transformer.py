@@ -4,14 +4,12 @@ and Gutenberg books, mixed half and half; held-out Gutenberg books for perplexit
 
 Command:
   python -m textcls_jax.main --config=configs/pretrain_transformer.py --workdir=runs/pretrain_transformer
-then fine-tune with configs/sst2_transformer_pretrained.py.
+then fine-tune with configs/sst2_transformer.py:pretrained (its docstring holds the SST-2
+result).
 Result (2026-11-29, seed 0, the model code of commit 214aae8):
 held-out Gutenberg perplexity 72.7 after 3,000 steps (12.3 M tokens; 390 @1000, 85.6 @2000), 80.7
-minutes on 2 CPU cores, partly shared with other jobs (0.78 steps/s alone). Fine-tuned on SST-2
-with configs/sst2_transformer_pretrained.py: dev 0.820 (mean of seeds 0-3); from scratch the same
-model with the same head averages 0.798, and the scratch config 0.798 (seeds 0-2). Without the
-embedding LayerNorm the same pretraining reached perplexity 93.6 and fine-tuned to 0.811
-(docs/pretraining.md).
+minutes on 2 CPU cores, partly shared with other jobs (0.78 steps/s alone). Without the embedding
+LayerNorm the same pretraining reached perplexity 93.6 (docs/pretraining.md).
 """
 
 from textcls_jax import config_base
@@ -19,7 +17,7 @@ from textcls_jax import config_base
 
 def get_config():
   # The encoder of configs/sst2_transformer.py with a LayerNorm on its summed embeddings, the
-  # encoder configs/sst2_transformer_pretrained.py fine-tunes.
+  # encoder that configs/sst2_transformer.py:pretrained fine-tunes.
   model = config_base.transformer_model()
   model.embed_norm = True
   return config_base.pretraining_config(model, num_steps=3000)

@@ -27,6 +27,20 @@ def shared_data():
   return SHARED_DATA
 
 
+def shipped_config_specs() -> list[str]:
+  """Every shipped config as --config takes it: `configs/NAME.py`, and `configs/NAME.py:VARIANT`
+  for each variant the file lists in VARIANTS (config_base.check_variant)."""
+  import ast
+  specs = []
+  for path in sorted((REPO / 'configs').glob('*.py')):
+    variants = ('',)
+    for node in ast.parse(path.read_text()).body:
+      if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ['VARIANTS']:
+        variants = ast.literal_eval(node.value)
+    specs += [f'{path}:{v}' if v else str(path) for v in variants]
+  return specs
+
+
 def make_corpus(n: int = 400, seed: int = 0) -> list[str]:
   """Short synthetic sentences for training tiny tokenizers."""
   import random

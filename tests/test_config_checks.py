@@ -110,6 +110,17 @@ def test_a_bad_config_value_is_one_line_naming_it_and_writes_nothing(tmp_path, c
   assert not workdir.exists()
 
 
+def test_an_unknown_config_variant_is_one_line_naming_the_known_ones(tmp_path):
+  workdir = tmp_path / 'run'
+  result = subprocess.run(
+      [sys.executable, '-m', 'textcls_jax.main', '--config=configs/sst2_cnn.py:pretraind',
+       f'--workdir={workdir}'], cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 1, result.stderr[-2000:]
+  assert result.stderr.strip().splitlines() == [
+      "error: configs/sst2_cnn.py: no variant 'pretraind'; it has '', 'pretrained' (PATH:VARIANT)"]
+  assert not workdir.exists()
+
+
 def test_every_rule_is_exercised_on_the_command_line_or_in_process():
   """Each key of config_checks.RULES has a bad-value case, here or in the in-process test below."""
   covered = {key for _, key, _, _ in BAD_VALUES} | set(IN_PROCESS) | STRING_ONLY
@@ -137,8 +148,9 @@ def test_mistyped_values_from_python_are_refused(key, value):
 
 
 def test_every_shipped_config_is_valid():
-  for path in sorted((REPO / 'configs').glob('*.py')):
-    assert config_checks.problems(config_base.config_file(str(path))) == [], path.name
+  from conftest import shipped_config_specs
+  for spec in shipped_config_specs():
+    assert config_checks.problems(config_base.config_file(spec)) == [], spec
 
 
 def test_several_bad_values_are_named_in_one_line():

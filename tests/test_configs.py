@@ -1,14 +1,17 @@
-"""Every shipped config (configs/*.py, found by glob) loads, builds its model and optimizer at full
+"""Every shipped config (configs/*.py, found by glob, and each variant it lists) loads, builds its model and optimizer at full
 size and takes one train step on a tiny synthetic batch: a config that no longer fits the code fails
 here, not an hour into a run. No data, tokenizer or init_from workdir is read."""
 
+import ast
 import functools
 import pathlib
+import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import shipped_config_specs
 
 from textcls_jax import config_base
 from textcls_jax import masking
@@ -19,7 +22,7 @@ from textcls_jax import train_state
 from textcls_jax.data import tokenizer as tok
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIGS = sorted((REPO / 'configs').glob('*.py'))
+CONFIGS = shipped_config_specs()
 LENGTH = 16  # Tokens per row: short, so that the real model sizes compile quickly.
 
 
@@ -33,12 +36,12 @@ def _compiled(fn, *args):
 
 
 def test_the_shipped_configs_are_found():
-  assert len(CONFIGS) >= 12, CONFIGS  # An empty glob would leave the test below with no cases.
+  assert len(CONFIGS) >= 14, CONFIGS  # An empty glob would leave the test below with no cases.
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
-def test_config_builds_its_model_and_takes_a_train_step(path):
-  config = config_base.config_file(str(path))
+@pytest.mark.parametrize('spec', CONFIGS, ids=lambda s: pathlib.Path(s).name)
+def test_config_builds_its_model_and_takes_a_train_step(spec):
+  config = config_base.config_file(spec)
   vocab = config.tokenizer.vocab_size
   full = config.data.seq_len if config.task == 'mlm' else config.data.max_len
   length = min(LENGTH, full)
@@ -75,3 +78,38 @@ def test_config_builds_its_model_and_takes_a_train_step(path):
   assert float(metrics['steps']) == 1 and float(metrics['nonfinite_steps']) == 0
   assert float(metrics['count']) > 0
   assert np.isfinite(float(metrics['loss_sum']) / float(metrics['count']))
+
+
+def test_an_unknown_variant_is_refused_naming_the_known_ones():
+  with pytest.raises(ValueError, match=r"^configs/sst2_cnn.py: no variant 'pretraind'; it has '', "
+                                       r"'pretrained'"):
+    config_base.config_file(str(REPO / 'configs' / 'sst2_cnn.py:pretraind'))
+
+
+def test_the_pretrained_variant_is_the_scratch_run_plus_its_encoder():
+  scratch = config_base.config_file(str(REPO / 'configs' / 'sst2_cnn.py')).to_dict()
+  pretrained = config_base.config_file(str(REPO / 'configs' / 'sst2_cnn.py:pretrained')).to_dict()
+  assert pretrained.pop('init_from') == 'runs/pretrain_cnn' and scratch.pop('init_from') == ''
+  assert pretrained == scratch
+
+
+def _results_rows():
+  """(spec, accuracy) of each row of the README's Results table."""
+  readme = (REPO / 'README.md').read_text()
+  table = readme.split('## Results', 1)[1].split('\n\n| config |', 1)[1].split('\n\n', 1)[0]
+  rows = re.findall(r'^\| `(configs/[^`]+)` \|.*\| ([0-9.]+) \|$', table, re.M)
+  assert len(rows) >= 8, table
+  return rows
+
+
+@pytest.mark.parametrize('spec,accuracy', _results_rows())
+def test_the_readme_results_table_quotes_the_configs_docstring(spec, accuracy):
+  """One home per number: the table's figure is the first 'dev accuracy' of the config's own run
+  in its docstring (the part before 'Variant `...`', or that variant's part)."""
+  path, _, variant = spec.partition(':')
+  doc = ast.get_docstring(ast.parse((REPO / path).read_text()))
+  parts = re.split(r'^Variant `(\w+)`', doc, flags=re.M)
+  sections = {'': parts[0], **dict(zip(parts[1::2], parts[2::2]))}
+  assert variant in sections, (spec, list(sections))
+  quoted = re.search(r'dev accuracy ([0-9.]+)', sections[variant])
+  assert quoted and quoted.group(1) == accuracy, (spec, quoted and quoted.group(1), accuracy)

@@ -21,6 +21,22 @@ def config_file(spec: str) -> ml_collections.ConfigDict:
   return module.get_config(arg) if arg else module.get_config()
 
 
+class VariantError(ValueError):
+  """--config=PATH:VARIANT names a variant that the config does not define."""
+
+
+def check_variant(config_path: str, variant: str, variants: tuple[str, ...]) -> None:
+  """Refuses a `--config=PATH:VARIANT` that the config does not define, naming the ones it does.
+
+  A config derives a variant of itself big_vision-style, in its own get_config(variant): the
+  derived run stays beside the run it derives from, and nothing is loaded by file path.
+  """
+  if variant not in variants:
+    known = ', '.join(repr(v) for v in variants)
+    name = os.path.join(os.path.basename(os.path.dirname(config_path)), os.path.basename(config_path))
+    raise VariantError(f'{name}: no variant {variant!r}; it has {known} (PATH:VARIANT)')
+
+
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0

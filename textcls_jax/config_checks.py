@@ -306,9 +306,11 @@ def _same(a, b) -> bool:
 
 
 def check_overrides(argv: list[str]) -> None:
-  """Exits with a clear message when a --config.a.b override names a key the config lacks.
+  """Exits with a clear message when a --config.a.b override names a key the config lacks, or
+  --config=PATH:VARIANT a variant it lacks.
 
-  (ml_collections reports only "KeyError: 'b'"; a user needs the path and the valid keys.)
+  (ml_collections reports only "KeyError: 'b'", or a traceback; a user needs the path and the valid
+  keys or variants.)
   """
   config_spec = None
   for i, a in enumerate(argv):
@@ -317,9 +319,13 @@ def check_overrides(argv: list[str]) -> None:
     elif a == '--config' and i + 1 < len(argv):
       config_spec = argv[i + 1]
   keys = [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
-  if not config_spec or not keys or not os.path.isfile(config_spec.partition(':')[0]):
+  has_variant = bool(config_spec and config_spec.partition(':')[2])
+  if not config_spec or not (keys or has_variant) or not os.path.isfile(config_spec.partition(':')[0]):
     return  # config_flags reports a missing file itself.
-  config = config_base.config_file(config_spec)
+  try:
+    config = config_base.config_file(config_spec)
+  except config_base.VariantError as e:
+    sys.exit(f'error: {e}')
   for key in keys:
     node, walked = config, []
     for part in key.split('.'):
