@@ -40,7 +40,7 @@ def main():
   tf.config.set_visible_devices([], 'GPU')
 
   from textcls_jax import compile_cache, config_base, experiment, parallel, start, train
-  from textcls_jax import train_state
+  from textcls_jax import train_state, xla_options
 
   config = config_base.config_file(args.config)
   for item in args.set:
@@ -60,7 +60,8 @@ def main():
   state = dp.put_state(train_state.create_train_state(config, exp.model, exp.init_inputs,
                                                      jax.random.PRNGKey(config.seed)))
   rng = dp.replicate_plain(jax.random.PRNGKey(0))
-  step = dp.compile_train_step(functools.partial(train.train_step, objective=exp.objective))
+  step = dp.compile_train_step(functools.partial(train.train_step, objective=exp.objective),
+                               xla_options.for_step(config.model.name, training=True))
   stream = exp.train_batches(0)
   in_memory = [next(stream) for _ in range(args.steps)]
   shapes = {b['tokens'].shape: b for b in in_memory}

@@ -93,7 +93,7 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
   import numpy as np
 
   from textcls_jax import config_base, masking, models, parallel, predict, tasks, train, train_state
-  from textcls_jax import compile_cache
+  from textcls_jax import compile_cache, xla_options
 
   cache_dir = compile_cache.enable()  # $TEXTCLS_JAX_COMPILATION_CACHE, set by the driver.
   case = CASES[name]
@@ -122,14 +122,16 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
   params = sum(x.size for x in jax.tree.leaves(state.params))
 
   if case['task'] == 'infer':
-    forward = predict.probabilities(model.apply)
+    forward = predict.probabilities(model.apply,
+                                    xla_options.for_step(config.model.name, training=False))
     variables = jax.device_put(state.params)
     def run(i):
       return np.asarray(forward(variables, batches[i % len(batches)]['tokens']))[0, 0]
   else:
     dp = parallel.DataParallel('jit', jax.devices()[:1])
     state = dp.put_state(state)
-    step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))
+    step = dp.compile_train_step(functools.partial(train.train_step, objective=objective),
+                                 xla_options.for_step(config.model.name, training=True))
     on_device = [dp.put_batch(batch) for batch in batches]
     def run(i):
       nonlocal state

@@ -165,7 +165,7 @@ def test_several_bad_values_are_named_in_one_line():
 
 def test_a_batch_the_devices_cannot_split_is_refused_before_anything_is_written(tmp_path):
   import os
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
+  env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8",
              JAX_PLATFORMS='cpu', TF_CPP_MIN_LOG_LEVEL='2')
   workdir = tmp_path / 'run'
   result = _run('tiny', workdir, '--config.train.batch_size=30', env=env, timeout=300)

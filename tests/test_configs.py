@@ -26,13 +26,8 @@ CONFIGS = shipped_config_specs()
 LENGTH = 16  # Tokens per row: short, so that the real model sizes compile quickly.
 
 
-# Compiling is nearly all of the time here; the backend's optimizations, which change no result
-# that this file checks, more than double it on a CPU.
-FAST_COMPILE = {'xla_backend_optimization_level': 0, 'xla_llvm_disable_expensive_passes': True}
-
-
 def _compiled(fn, *args):
-  return jax.jit(fn).lower(*args).compile(FAST_COMPILE)(*args)
+  return jax.jit(fn)(*args)  # Compiling is nearly all of the time here (conftest's fast flags).
 
 
 def test_the_shipped_configs_are_found():

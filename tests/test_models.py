@@ -230,3 +230,23 @@ def test_classifier_asks_its_encoder_for_the_pooled_states_only():
                                        tokens != 0)
   expected = classifier.head.apply({'params': variables['params']['head']}, pooled)
   np.testing.assert_allclose(jax.jit(classifier.apply)(variables, tokens), expected, atol=1e-5)
+
+
+def test_a_transformer_forward_compiles_without_ynnpack_on_cpu_only_and_means_the_same():
+  from textcls_jax import predict
+  from textcls_jax import xla_options
+  assert xla_options.for_step('transformer', training=False, backend='cpu') == (
+      xla_options.WITHOUT_YNNPACK)
+  assert xla_options.for_step('transformer', training=True, backend='cpu') == {}
+  assert xla_options.for_step('transformer', training=False, backend='gpu') == {}
+  assert xla_options.for_step('rnn', training=False, backend='cpu') == {}
+  model = models.build_classifier(small_model_config('transformer'), VOCAB, 3)
+  tokens = _tokens(jax.random.PRNGKey(0), 4, 16, [16, 9, 3, 12])
+  params = model.init(jax.random.PRNGKey(1), tokens)['params']
+  forward = {name: predict.probabilities(model.apply, options)
+             for name, options in (('default', {}), ('without', xla_options.WITHOUT_YNNPACK))}
+  # The option takes: XLA names each fusion it hands to YNNPACK '__ynn_fusion'.
+  compiled = {name: f.lower(params, tokens).compile().as_text() for name, f in forward.items()}
+  assert '__ynn_fusion' in compiled['default'] and '__ynn_fusion' not in compiled['without']
+  np.testing.assert_allclose(forward['without'](params, tokens), forward['default'](params, tokens),
+                             rtol=1e-5, atol=1e-6)

@@ -18,7 +18,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def run_python(code: str, devices: int, env_extra=None, timeout=600):
-  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}',
+  env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}",
              TF_CPP_MIN_LOG_LEVEL='2', JAX_PLATFORMS='cpu', **(env_extra or {}))
   result = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -133,7 +133,7 @@ def main_command(workdir, data_dir, steps, *extra):
 
 
 def start(cmd, devices, env_extra=None):
-  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}',
+  env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}",
              TF_CPP_MIN_LOG_LEVEL='2', JAX_PLATFORMS='cpu', **(env_extra or {}))
   return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)

@@ -150,13 +150,15 @@ class DataParallel:
 
   # --- Steps.
 
-  def compile_train_step(self, step_fn: Callable) -> Callable:
+  def compile_train_step(self, step_fn: Callable, compiler_options: dict | None = None) -> Callable:
     """step_fn(state, batch, rng, axis_name=...) -> (state, metrics), compiled for this mode.
 
-    The compiled function returns metrics without a device axis in either mode.
+    The compiled function returns metrics without a device axis in either mode. compiler_options
+    (xla_options.for_step) apply to 'jit'; jax.pmap takes none, so 'pmap' compiles with XLA's
+    defaults.
     """
     if self.mode == 'jit':
-      return jax.jit(step_fn, donate_argnums=(0,))
+      return jax.jit(step_fn, donate_argnums=(0,), compiler_options=compiler_options or None)
     pstep = jax.pmap(functools.partial(step_fn, axis_name=AXIS), axis_name=AXIS,
                      in_axes=(0, 0, None), donate_argnums=(0,), devices=self.local_devices)
     def run(state, batch, rng):
@@ -164,9 +166,9 @@ class DataParallel:
       return state, jax.tree.map(lambda x: x[0], metrics)
     return run
 
-  def compile_eval_step(self, step_fn: Callable) -> Callable:
+  def compile_eval_step(self, step_fn: Callable, compiler_options: dict | None = None) -> Callable:
     if self.mode == 'jit':
-      return jax.jit(step_fn)
+      return jax.jit(step_fn, compiler_options=compiler_options or None)
     pstep = jax.pmap(functools.partial(step_fn, axis_name=AXIS), axis_name=AXIS,
                      in_axes=(0, 0, None), devices=self.local_devices)
     return lambda state, batch, rng: jax.tree.map(lambda x: x[0], pstep(state, batch, rng))

@@ -21,10 +21,13 @@ from absl import app
 from absl import flags
 
 
-def probabilities(apply_fn):
-  """The compiled forward pass: (params, tokens int32 [B, T]) -> probabilities float32 [B, C]."""
+def probabilities(apply_fn, compiler_options: dict | None = None):
+  """The compiled forward pass: (params, tokens int32 [B, T]) -> probabilities float32 [B, C].
+
+  compiler_options: the model's (xla_options.for_step)."""
   import jax
-  return jax.jit(lambda params, tokens: jax.nn.softmax(apply_fn({'params': params}, tokens)))
+  return jax.jit(lambda params, tokens: jax.nn.softmax(apply_fn({'params': params}, tokens)),
+                 compiler_options=compiler_options or None)
 
 
 class Predictor:
@@ -33,7 +36,9 @@ class Predictor:
   def __init__(self, config, tokenizer, labels, apply_fn, params, step: int):
     self.config, self.tokenizer, self.labels = config, tokenizer, labels
     self.step = step
-    self._apply = probabilities(apply_fn)
+    from textcls_jax import xla_options
+    self._apply = probabilities(apply_fn, xla_options.for_step(config.model.name,
+                                                                            training=False))
     self._params = params
 
   @classmethod

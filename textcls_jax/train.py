@@ -23,6 +23,7 @@ from textcls_jax import start
 from textcls_jax import tasks
 from textcls_jax import train_state
 from textcls_jax import workdir as wd
+from textcls_jax import xla_options
 
 
 def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
@@ -168,8 +169,12 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
 
   objective = exp.objective
-  p_train_step = dp.compile_train_step(functools.partial(train_step, objective=objective))
-  p_eval_step = dp.compile_eval_step(functools.partial(eval_step, objective=objective))
+  p_train_step = dp.compile_train_step(
+      functools.partial(train_step, objective=objective),
+      xla_options.for_step(config.model.name, training=True))
+  p_eval_step = dp.compile_eval_step(
+      functools.partial(eval_step, objective=objective),
+      xla_options.for_step(config.model.name, training=False))
   eval_rng = jax.random.PRNGKey(config.seed + 1)  # Fixed: MLM eval masks are the same each time.
   run_log = run_log_lib.RunLog(workdir, start_step, is_main)
   progress = run_log_lib.Progress(start_step, total_steps, config.train.batch_size)
