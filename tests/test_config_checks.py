@@ -133,7 +133,7 @@ STRING_ONLY = {'init_from', 'data.eval_split', 'data.text_field', 'data.label_fi
                'data.tfds_data_dir', 'tokenizer.model_path'}
 IN_PROCESS = {'model.bidirectional': 1, 'model.embed_norm': 'yes', 'model.tie_embeddings': None,
               'init_from': 3, 'data.corpus_eval': 5, 'tokenizer.model_path': None,
-              'train.num_steps': 2.5, 'model.dropout': True, 'checkpoint.best_metric': 1}
+              'train.num_steps': 2.5, 'train.plots': 'yes', 'model.dropout': True, 'checkpoint.best_metric': 1}
 
 
 @pytest.mark.parametrize('key,value', IN_PROCESS.items(), ids=list(IN_PROCESS))

@@ -65,6 +65,10 @@ def test_training_learns_and_fills_the_workdir(data_dir, tmp_path, family):
   assert sorted(int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)) == [40, 60] or \
       60 in [int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)]
   assert list((tmp_path / wd.TENSORBOARD).iterdir())
+  # The run's pictures, and the last dev row's confusion matrix sums to the dev set.
+  assert sorted(os.listdir(tmp_path / 'plots')) == ['confusion.png', 'curves.png']
+  last_dev = [r for r in rows if r['split'] == 'dev'][-1]
+  assert sum(v for k, v in last_dev.items() if k.startswith('confusion/')) == 100
 
 
 def test_predict_api_and_cli(data_dir, tmp_path):

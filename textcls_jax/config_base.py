@@ -106,6 +106,7 @@ def base_config() -> ml_collections.ConfigDict:
   # A NaN/Inf loss or gradient is never applied; then 'stop' (an error naming the step) or 'skip'
   # (go on, counting skipped steps in the log and metrics).
   c.train.on_nonfinite = 'stop'
+  c.train.plots = True  # At the end: WORKDIR/plots/curves.png and confusion.png (textcls_jax/plot.py).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 256  # Global, like train.batch_size.

@@ -33,7 +33,7 @@ TASKS = ('classify', 'mlm')
 RESUMABLE_KEYS = frozenset({
     'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
     'checkpoint.every_steps', 'checkpoint.max_to_keep', 'checkpoint.on_corrupt', 'parallel.mode',
-    'data.tfds_data_dir', 'compilation_cache',
+    'data.tfds_data_dir', 'compilation_cache', 'train.plots',
 })
 # Classification counts every dev example exactly once whatever the eval batch; MLM evaluates
 # eval.max_batches batches, so there the eval batch size decides which windows are scored.
@@ -152,6 +152,7 @@ RULES: dict[str, Rule] = {
     'train.log_every_steps': POSITIVE_INT,
     'train.eval_every_steps': POSITIVE_INT,
     'train.on_nonfinite': one_of('stop', 'skip'),
+    'train.plots': BOOL,
     'eval.batch_size': POSITIVE_INT,
     'eval.max_batches': POSITIVE_INT,
     'checkpoint.every_steps': POSITIVE_INT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from textcls_jax import workdir as wd
+from textcls_jax.tasks import CONFUSION_PREFIX
 
 
 class RunLog:
@@ -25,7 +26,10 @@ class RunLog:
                   if is_main else None)
 
   def write(self, step: int, split: str, figures: dict) -> None:
-    self._writer.write_scalars(step, {f'{split}/{k}': v for k, v in figures.items()})
+    # The confusion matrix's cells go to metrics.jsonl (plot.py draws them), not to TensorBoard's
+    # scalars, where C^2 curves would bury the rest.
+    self._writer.write_scalars(step, {f'{split}/{k}': v for k, v in figures.items()
+                                      if not k.startswith(CONFUSION_PREFIX)})
     if self._events.mirrored:
       self._writer.flush()
       self._events.sync()

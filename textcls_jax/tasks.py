@@ -54,8 +54,12 @@ def add_sums(a, b):
   return jax.tree.map(jnp.add, a, b)
 
 
+CONFUSION_PREFIX = 'confusion/'  # Per-class figures: 'confusion/TRUE/PREDICTED' -> weighted count.
+
+
 def summarize_classification(sums, label_names=None, per_class: bool = False) -> dict:
-  """Metric sums (host numpy or device arrays) -> {'loss', 'accuracy', 'macro_f1', ...} floats."""
+  """Metric sums (host numpy or device arrays) -> {'loss', 'accuracy', 'macro_f1', ...} floats;
+  per_class adds each class's precision, recall and F1 and the confusion matrix's cells."""
   sums = jax.tree.map(np.asarray, sums)
   count = float(sums['count'])
   out = {'loss': float(sums['loss_sum']) / max(count, 1e-8),
@@ -72,6 +76,9 @@ def summarize_classification(sums, label_names=None, per_class: bool = False) ->
       out[f'class/{name}/precision'] = float(p)
       out[f'class/{name}/recall'] = float(r)
       out[f'class/{name}/f1'] = float(f)
+    for t, true_name in enumerate(names):
+      for p, predicted_name in enumerate(names):
+        out[f'{CONFUSION_PREFIX}{true_name}/{predicted_name}'] = float(confusion[t, p])
   return out
 
 

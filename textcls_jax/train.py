@@ -260,7 +260,19 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
     preemption.restore()
     checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.
     run_log.close()
+  if is_main and config.train.plots:
+    _draw_plots(workdir)
   return dev_figures
+
+
+def _draw_plots(workdir: str) -> None:
+  """The run's pictures (plot.py); a figure that cannot be drawn is a warning, never a failed run."""
+  from textcls_jax import plot  # matplotlib is imported only here.
+  try:
+    for path in plot.plot_workdir(workdir):
+      logging.info('Plot: %s', path)
+  except Exception as e:  # pylint: disable=broad-except
+    logging.warning('Could not draw the plots of %s: %s', workdir, e)
 
 
 def _due(step: int, every: int, total_steps: int) -> bool:
