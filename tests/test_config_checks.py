@@ -47,6 +47,7 @@ BAD_VALUES = [
     ('tiny', 'parallel.mode', 'pjit', "one of 'jit', 'pmap'"),
     ('tiny', 'train.batch_size', '0', 'a positive integer'),
     ('tiny', 'train.num_steps', '-5', 'a positive integer'),
+    ('tiny', 'train.grad_accum_steps', '0', 'a positive integer'),
     ('tiny', 'train.log_every_steps', '0', 'a positive integer'),
     ('tiny', 'train.eval_every_steps', '0', 'a positive integer'),
     ('tiny', 'train.on_nonfinite', 'ignore', "one of 'stop', 'skip'"),

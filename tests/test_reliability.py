@@ -98,11 +98,27 @@ def test_stop_anywhere_then_resume_equals_an_uninterrupted_run(data_dir, tmp_pat
                                                                caplog, train_step_calls, kind,
                                                                family):
   config = _config(kind, family, tmp_path, data_dir)
+  _stop_resume_and_compare(config, STOPS.get((kind, family), (13,)), tmp_path, monkeypatch, caplog,
+                           train_step_calls)
+
+
+@pytest.mark.parametrize('kind,family', [('classify', 'rnn'), ('mlm', 'cnn')])
+def test_resume_with_gradient_accumulation_equals_an_uninterrupted_run(data_dir, tmp_path,
+                                                                       monkeypatch, caplog,
+                                                                       train_step_calls, kind,
+                                                                       family):
+  config = _config(kind, family, tmp_path, data_dir)
+  config.train.grad_accum_steps = 2
+  _stop_resume_and_compare(config, (13,), tmp_path, monkeypatch, caplog, train_step_calls)
+
+
+def _stop_resume_and_compare(config, stops, tmp_path, monkeypatch, caplog, train_step_calls):
+  """A run stopped at each of `stops` and resumed ends bit-identical to one that never stopped."""
   train.train_and_evaluate(config, str(tmp_path / 'whole'))
   assert len(train_step_calls) == config.train.num_steps
   train_step_calls.clear()
   resumed_at = 0
-  for stop in STOPS.get((kind, family), (13,)) + (None,):
+  for stop in tuple(stops) + (None,):
     caplog.clear()
     with monkeypatch.context() as patch, caplog.at_level('INFO'):
       if stop:
@@ -311,12 +327,12 @@ def test_no_intact_checkpoint_is_an_error_naming_each_and_moves_none(finished_ru
 def _poison_at(monkeypatch, bad_step):
   """Makes the loss (and so every gradient) NaN at `bad_step`, inside the real train step."""
   real = train.train_step
-  def step_fn(state, batch, rng, *, objective, axis_name=None):
+  def step_fn(state, batch, rng, *, objective, axis_name=None, **options):
     def poisoned(apply_fn, params, batch, rng, is_train, row_offset=0):
       loss, sums = objective(apply_fn, params, batch, rng, is_train, row_offset)
       factor = jnp.where(state.step + 1 == bad_step, jnp.nan, 1.0)
       return loss * factor, dict(sums, loss_sum=sums['loss_sum'] * factor)
-    return real(state, batch, rng, objective=poisoned, axis_name=axis_name)
+    return real(state, batch, rng, objective=poisoned, axis_name=axis_name, **options)
   monkeypatch.setattr(train, 'train_step', step_fn)
 
 

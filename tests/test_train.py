@@ -75,7 +75,12 @@ def test_predict_api_and_cli(data_dir, tmp_path):
   config = tiny_config(data_dir, steps=40)
   train.train_and_evaluate(config, str(tmp_path))
   from textcls_jax.predict import Predictor
+  # A save that a running training is writing (Orbax's temporary folder) is not a reader's to
+  # clean up: predict beside a run leaves it alone.
+  unfinished = tmp_path / wd.CHECKPOINTS / '50.orbax-checkpoint-tmp-1796150000000000'
+  unfinished.mkdir()
   predictor = Predictor.from_workdir(str(tmp_path))
+  assert unfinished.is_dir()
   out = predictor.predict(['the film was superb', 'it is awful', ''])
   assert [o['label'] for o in out[:2]] == ['pos', 'neg']
   for o in out:
@@ -97,6 +102,15 @@ def test_predict_api_and_cli(data_dir, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   lines = [json.loads(line) for line in result.stdout.splitlines()]
   assert [(l['text'], l['label']) for l in lines] == [('lovely story', 'pos'), ('poor plot', 'neg')]
+  # Quiet: standard error is one summary line, without TensorFlow's, JAX's or Orbax's chatter;
+  # --verbose brings the libraries' INFO lines back.
+  summary, = result.stderr.splitlines()
+  assert summary.startswith('Classified 2 texts in ') and f'at step {predictor.step})' in summary
+  verbose = subprocess.run(
+      [sys.executable, '-m', 'textcls_jax.predict', f'--workdir={tmp_path}', f'--input={inputs}',
+       '--verbose'], capture_output=True, text=True, cwd=REPO, timeout=300)
+  assert verbose.returncode == 0 and verbose.stdout == result.stdout
+  assert len(verbose.stderr.splitlines()) > 5 and 'orbax' in verbose.stderr.lower()
 
 
 def _main(workdir, *overrides, **kw):
@@ -186,3 +200,76 @@ def test_real_sst2_short_run_beats_a_floor(shared_data, tmp_path):
   figures = train.train_and_evaluate(config, str(tmp_path))
   assert figures['count'] == 872  # Every dev sentence, once.
   assert figures['accuracy'] >= 0.78, figures
+
+
+@pytest.mark.parametrize('task,family', [('classify', 'cnn'), ('mlm', 'transformer')])
+def test_one_step_of_a_batch_equals_its_accumulated_micro_batches(task, family):
+  """train.grad_accum_steps=4 on 16 rows: the same update as the 16 rows at once, to float32
+  rounding (dropout off: each micro-batch draws its own dropout; the MLM masks are per row)."""
+  import functools
+
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+
+  from test_models import small_model_config
+  from textcls_jax import config_base, masking, models, tasks, train_state
+
+  config = config_base.base_config()
+  config.model = small_model_config(family)
+  for key in ('dropout', 'head_dropout', 'attention_dropout'):
+    if key in config.model:
+      config.model[key] = 0.0
+  config.optim.warmup_steps = 1
+  # Some gradients are zero in exact arithmetic (attention key biases) and rounding noise in
+  # float32; Adam with a tiny eps makes that noise full-size steps (as in test_parallel.py).
+  config.optim.eps = 1e-3
+  vocab, length, rows = 50, 16, 16
+  rng = np.random.default_rng(0)
+  tokens = rng.integers(4, vocab, size=(rows, length)).astype(np.int32)
+  tokens[:, 0] = 2
+  for i, n in enumerate(rng.integers(3, length, size=rows)):
+    tokens[i, n:] = 0
+  batch = {'tokens': jnp.asarray(tokens), 'weight': jnp.ones(rows, jnp.float32).at[5].set(0.0)}
+  if task == 'mlm':
+    k = masking.num_predictions(length, 0.15)
+    model = models.build_masked_lm(config.model, vocab)
+    inputs = (jnp.ones((1, length), jnp.int32), jnp.zeros((1, k), jnp.int32))
+    objective = functools.partial(tasks.mlm_objective, vocab_size=vocab, rate=0.15,
+                                  mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
+  else:
+    model = models.build_classifier(config.model, vocab, 3)
+    inputs = (jnp.ones((1, length), jnp.int32),)
+    objective = tasks.classification_objective
+    batch['label'] = jnp.asarray(rng.integers(0, 3, rows).astype(np.int32))
+  state = train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0))
+  results = {}
+  for accum in (1, 4):
+    step = jax.jit(functools.partial(train.train_step, objective=objective,
+                                     grad_accum_steps=accum))
+    new, metrics = step(state, batch, jax.random.PRNGKey(1))
+    new, metrics = step(new, batch, jax.random.PRNGKey(1))  # A second step: Adam's moments too.
+    results[accum] = jax.device_get((new.params, new.opt_state, metrics))
+  (params_1, opt_1, metrics_1), (params_4, opt_4, metrics_4) = results[1], results[4]
+  for a, b in zip(jax.tree.leaves(params_4), jax.tree.leaves(params_1)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  for a, b in zip(jax.tree.leaves(opt_4), jax.tree.leaves(opt_1)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+  assert metrics_4.keys() == metrics_1.keys()
+  for key in metrics_1:
+    np.testing.assert_allclose(metrics_4[key], metrics_1[key], rtol=1e-5, atol=1e-5, err_msg=key)
+  assert float(metrics_1['steps']) == 1.0
+  moved = max(float(np.abs(a - np.asarray(b)).max())
+              for a, b in zip(jax.tree.leaves(params_1), jax.tree.leaves(state.params)))
+  assert moved > 1e-4  # Two real updates, not a comparison of two unchanged states.
+
+
+def test_a_batch_that_the_micro_batches_cannot_split_is_refused_naming_the_key(tmp_path, data_dir):
+  config = tiny_config(data_dir)
+  config.train.batch_size = 16
+  config.train.grad_accum_steps = 3
+  from textcls_jax.config_checks import ConfigError
+  with pytest.raises(ConfigError, match=r'train.batch_size=16 gives each of the 1 device\(s\) 16 rows, '
+                                        r'which train.grad_accum_steps=3 does not split evenly'):
+    train.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert not (tmp_path / 'run').exists()

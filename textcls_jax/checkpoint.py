@@ -114,7 +114,9 @@ def tree_digest(tree: Any) -> str:
 class Checkpointer:
 
   def __init__(self, directory: str, *, max_to_keep: int = 2, best_metric: str = '',
-               best_mode: str = 'max', async_save: bool = True):
+               best_mode: str = 'max', async_save: bool = True, read_only: bool = False):
+    """read_only: for readers beside a run (predict, init_from), which must neither delete nor
+    write anything, in particular not the unfinished save a running training is writing."""
     if best_mode not in ('max', 'min'):
       raise ValueError(f"checkpoint.best_mode must be 'max' or 'min', got {best_mode!r}")
     self.best_metric = best_metric
@@ -127,7 +129,8 @@ class Checkpointer:
                                keep_checkpoints_without_metrics=False))
     options = ocp.CheckpointManagerOptions(
         preservation_policy=pp.AnyPreservationPolicy(policies),
-        enable_async_checkpointing=async_save, cleanup_tmp_directories=True)
+        enable_async_checkpointing=async_save, cleanup_tmp_directories=not read_only,
+        create=not read_only)  # (Orbax's own read_only option warns three times on each open.)
     self.directory = wd.absolute(directory)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
 

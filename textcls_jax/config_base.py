@@ -106,6 +106,9 @@ def base_config() -> ml_collections.ConfigDict:
   # A NaN/Inf loss or gradient is never applied; then 'stop' (an error naming the step) or 'skip'
   # (go on, counting skipped steps in the log and metrics).
   c.train.on_nonfinite = 'stop'
+  # Micro-batches per update: each device's rows are split into this many, run one after another
+  # and their gradients summed (a large batch on a small device).
+  c.train.grad_accum_steps = 1
   c.train.plots = True  # At the end: WORKDIR/plots/curves.png and confusion.png (textcls_jax/plot.py).
 
   c.eval = ml_collections.ConfigDict()

@@ -26,14 +26,14 @@ from textcls_jax.data import tokenizer as tok
 TASKS = ('classify', 'mlm')
 
 # Keys a resumed run may change: how long it trains, how often it logs, evaluates and saves, how
-# many checkpoints it keeps, how it reacts to faults, and how the same batches are spread over the
-# devices, and where compiled programs are cached. None of them changes what the saved parameters,
+# many checkpoints it keeps, how it reacts to faults, how the same batches are spread over the
+# devices and into micro-batches, and where compiled programs are cached. None of them changes what the saved parameters,
 # optimizer state or data position mean.
 # (`train.num_steps` also stretches the learning-rate schedule to the new total from the resume on.)
 RESUMABLE_KEYS = frozenset({
     'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
     'checkpoint.every_steps', 'checkpoint.max_to_keep', 'checkpoint.on_corrupt', 'parallel.mode',
-    'data.tfds_data_dir', 'compilation_cache', 'train.plots',
+    'data.tfds_data_dir', 'compilation_cache', 'train.plots', 'train.grad_accum_steps',
 })
 # Classification counts every dev example exactly once whatever the eval batch; MLM evaluates
 # eval.max_batches batches, so there the eval batch size decides which windows are scored.
@@ -153,6 +153,7 @@ RULES: dict[str, Rule] = {
     'train.eval_every_steps': POSITIVE_INT,
     'train.on_nonfinite': one_of('stop', 'skip'),
     'train.plots': BOOL,
+    'train.grad_accum_steps': POSITIVE_INT,
     'eval.batch_size': POSITIVE_INT,
     'eval.max_batches': POSITIVE_INT,
     'checkpoint.every_steps': POSITIVE_INT,

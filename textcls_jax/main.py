@@ -8,7 +8,6 @@ Re-running the same command on the same workdir resumes from its latest checkpoi
 
 from __future__ import annotations
 
-import logging as pylogging
 import sys
 
 from absl import app
@@ -28,19 +27,6 @@ _PROCESS_ID = flags.DEFINE_integer(
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
-class _LibraryInfoFilter(pylogging.Filter):
-  """Drops INFO lines from Orbax and friends (dozens per checkpoint); warnings still pass."""
-  _NOISY = ('/orbax/', '/jax/_src/xla_bridge', '/clu/metric_writers/logging_writer')
-
-  def filter(self, record):
-    return record.levelno >= pylogging.WARNING or not any(n in record.pathname for n in self._NOISY)
-
-
-def quiet_library_logs() -> None:
-  for handler in pylogging.getLogger().handlers + [logging.get_absl_handler()]:
-    handler.addFilter(_LibraryInfoFilter())
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
@@ -49,10 +35,12 @@ def main(argv):
     config_checks.validate(_CONFIG.value)
   except config_checks.ConfigError as e:
     sys.exit(f'error: {e}')
+  from textcls_jax import quiet
+  quiet.import_tensorflow()  # First, without the C++ lines TensorFlow prints as it loads.
   from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
   from textcls_jax import train
   logging.set_verbosity(logging.INFO)
-  quiet_library_logs()
+  quiet.quiet_library_logs()
   parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   from textcls_jax.data.sources import DataError
   from textcls_jax.data.tokenizer import TokenizerError
@@ -70,6 +58,8 @@ def main(argv):
 
 def run():
   from textcls_jax import config_checks
+  from textcls_jax import quiet
+  quiet.quiet_native_logs()
   config_checks.check_overrides(sys.argv[1:])
   app.run(main)
 

@@ -99,11 +99,19 @@ class DataParallel:
   def num_devices(self) -> int:
     return len(self.devices)
 
-  def host_batch_size(self, global_batch: int, what: str = 'train.batch_size') -> int:
-    """This host's share of a global batch; a clear error when it does not split evenly."""
+  def host_batch_size(self, global_batch: int, what: str = 'train.batch_size',
+                      micro_batches: int = 1) -> int:
+    """This host's share of a global batch; a clear error when it does not split evenly over the
+    devices, and each device's share into `micro_batches` (train.grad_accum_steps)."""
     if global_batch % self.num_devices:
       raise config_checks.ConfigError(f'{what}={global_batch} is not divisible by the {self.num_devices} '
                        f'devices; use a multiple of {self.num_devices}')
+    per_device = global_batch // self.num_devices
+    if per_device % micro_batches:
+      raise config_checks.ConfigError(
+          f'{what}={global_batch} gives each of the {self.num_devices} device(s) {per_device} rows, '
+          f'which train.grad_accum_steps={micro_batches} does not split evenly; use a multiple of '
+          f'{self.num_devices * micro_batches}')
     return global_batch // self.num_hosts
 
   # --- The state: checkpoint layout (plain, replicated on the mesh) <-> the mode's layout.

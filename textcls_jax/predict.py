@@ -6,6 +6,8 @@
 Input is one text a line (`--format=text`, the default), or a TSV/CSV/JSONL file with `--format` and
 `--text_field`. Output is JSONL, one object a line:
   {"text": ..., "label": ..., "probabilities": {label: p, ...}}
+Standard error gets one summary line (texts, time, texts/s, the checkpoint) and any warning or
+error; --verbose adds the libraries' INFO logging (TensorFlow's, JAX's, Orbax's).
 From Python:
   predictor = Predictor.from_workdir('runs/sst2_rnn')
   predictor.predict(['a gorgeous , witty film'])
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Sequence, Union
 
 from absl import app
@@ -66,7 +69,7 @@ class Predictor:
     model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels))
     checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
                                         best_metric=config.checkpoint.best_metric,
-                                        best_mode=config.checkpoint.best_mode)
+                                        best_mode=config.checkpoint.best_mode, read_only=True)
     try:
       if checkpoint == 'best':
         step = checkpoints.best_step()
@@ -122,6 +125,7 @@ def _define_flags() -> None:
   flags.DEFINE_string('text_field', 'text', 'Text column/field for tsv/csv/jsonl.')
   flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
   flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
+  flags.DEFINE_bool('verbose', False, "The libraries' INFO logging on standard error too.")
   flags.mark_flag_as_required('workdir')
 
 
@@ -137,15 +141,23 @@ def main(argv):
   FLAGS = flags.FLAGS
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  import tensorflow as tf
+  from absl import logging
+  logging.set_verbosity(logging.INFO if FLAGS.verbose else logging.WARNING)
+  began = time.perf_counter()
+  from textcls_jax import quiet
+  tf = quiet.import_tensorflow(verbose=FLAGS.verbose)
   tf.config.set_visible_devices([], 'GPU')
+  if not FLAGS.verbose:
+    quiet.quiet_library_logs()
   from textcls_jax.data.sources import DataError
   try:
     texts = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field)
     predictor = Predictor.from_workdir(FLAGS.workdir, FLAGS.checkpoint)
   except (DataError, FileNotFoundError) as e:
     sys.exit(f'error: {e}')
+  loaded = time.perf_counter()
   results = predictor.predict(texts, FLAGS.batch_size)
+  classified = time.perf_counter()
   lines = ''.join(json.dumps({'text': text, **result}, ensure_ascii=False) + '\n'
                   for text, result in zip(texts, results))
   if FLAGS.output == '-':
@@ -153,9 +165,15 @@ def main(argv):
   else:
     from textcls_jax import workdir as wd
     wd.atomic_write_text(FLAGS.output, lines)  # A local path or a URL.
+  seconds = classified - loaded
+  print(f'Classified {len(texts):,} text{"" if len(texts) == 1 else "s"} in {seconds:.2f} s ({len(texts) / max(seconds, 1e-9):,.0f} '
+        f'texts/s; {loaded - began:.1f} s to load {FLAGS.workdir} at step {predictor.step})',
+        file=sys.stderr)
 
 
 def run():
+  from textcls_jax import quiet
+  quiet.quiet_native_logs(verbose='--verbose' in sys.argv)
   _define_flags()
   app.run(main)
 

@@ -27,7 +27,7 @@ from textcls_jax import xla_options
 
 
 def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
-               objective: Callable, axis_name: Optional[str] = None
+               objective: Callable, axis_name: Optional[str] = None, grad_accum_steps: int = 1
                ) -> tuple[train_state.TrainState, dict]:
   """One optimizer update.
 
@@ -42,19 +42,27 @@ def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
       that per-example randomness does not depend on how the batch is split over devices.
     axis_name: under jax.pmap, the device axis to average gradients and sum metrics over. Under
       jax.jit (one device, or a sharded global batch) it is None and XLA does the reductions.
+    grad_accum_steps: k > 1 splits the batch into k micro-batches of B/k rows, run one after
+      another (lax.scan: the activations of one micro-batch at a time), their summed gradient
+      making the one update: the update of the whole batch, to float32 rounding, with dropout drawn
+      per micro-batch (MLM masks stay per row, the same as unsplit).
   Returns the new state and metric sums, with grad_norm_sum, steps (applied updates) and
   nonfinite_steps (0 or 1) added; a step whose loss or gradient is not finite applies no update and
   contributes only nonfinite_steps.
   """
   step_rng = jax.random.fold_in(rng, state.step)
   row_offset = _row_offset(batch, axis_name)
-  def loss_fn(params):
-    _, sums = objective(state.apply_fn, params, batch, step_rng, True, row_offset)
-    # Normalize by the global count, so that devices holding more predictions (MLM) weigh more:
-    # the summed gradient is then exactly the gradient of the global batch's mean loss.
-    count = sums['count'] if axis_name is None else jax.lax.psum(sums['count'], axis_name)
-    return sums['loss_sum'] / jnp.maximum(count, 1e-8), sums
-  (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  if grad_accum_steps == 1:
+    def loss_fn(params):
+      _, sums = objective(state.apply_fn, params, batch, step_rng, True, row_offset)
+      # Normalize by the global count, so that devices holding more predictions (MLM) weigh more:
+      # the summed gradient is then exactly the gradient of the global batch's mean loss.
+      count = sums['count'] if axis_name is None else jax.lax.psum(sums['count'], axis_name)
+      return sums['loss_sum'] / jnp.maximum(count, 1e-8), sums
+    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  else:
+    grads, metrics = _accumulated_gradient(state, batch, step_rng, objective, row_offset,
+                                           grad_accum_steps, axis_name)
   if axis_name is not None:
     grads = jax.lax.psum(grads, axis_name)
     metrics = jax.lax.psum(metrics, axis_name)
@@ -74,6 +82,32 @@ def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
   metrics['steps'] = finite.astype(jnp.float32)
   metrics['nonfinite_steps'] = 1.0 - metrics['steps']
   return new_state, metrics
+
+
+def _accumulated_gradient(state, batch, step_rng, objective, row_offset, k, axis_name):
+  """(gradient of the batch's mean loss, its metric sums), computed over k micro-batches.
+
+  The loss sums' gradients are summed and divided once by the global count, which (for MLM) is
+  known only after every micro-batch has drawn its masks.
+  """
+  rows = batch['tokens'].shape[0]
+  micro = jax.tree.map(lambda x: x.reshape((k, rows // k) + x.shape[1:]), batch)
+  def loss_sum_fn(params, micro_batch, offset):
+    _, sums = objective(state.apply_fn, params, micro_batch, step_rng, True, offset)
+    return sums['loss_sum'], sums
+  def one(carry, inputs):
+    grads, sums = carry
+    i, micro_batch = inputs
+    (_, micro_sums), micro_grads = jax.value_and_grad(loss_sum_fn, has_aux=True)(
+        state.params, micro_batch, row_offset + i * (rows // k))
+    return (jax.tree.map(jnp.add, grads, micro_grads), tasks.add_sums(sums, micro_sums)), None
+  _, sums_shape = jax.eval_shape(loss_sum_fn, state.params,
+                                 jax.tree.map(lambda x: x[0], micro), row_offset)
+  zero_sums = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), sums_shape)
+  zero_grads = jax.tree.map(jnp.zeros_like, state.params)
+  (grads, sums), _ = jax.lax.scan(one, (zero_grads, zero_sums), (jnp.arange(k), micro))
+  count = sums['count'] if axis_name is None else jax.lax.psum(sums['count'], axis_name)
+  return jax.tree.map(lambda g: g / jnp.maximum(count, 1e-8), grads), sums
 
 
 def eval_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
@@ -114,7 +148,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   compile_cache.enable(config.get('compilation_cache', ''))  # Before the first compile.
   dp = parallel.DataParallel(config.parallel.mode)
   # This host's shares of the global batches; sizes the devices cannot split are refused.
-  batches = (dp.host_batch_size(config.train.batch_size),
+  batches = (dp.host_batch_size(config.train.batch_size,
+                                micro_batches=config.train.grad_accum_steps),
              dp.host_batch_size(config.eval.batch_size, 'eval.batch_size'))
   lock = None
   if parallel.is_main_process():
@@ -170,7 +205,8 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
 
   objective = exp.objective
   p_train_step = dp.compile_train_step(
-      functools.partial(train_step, objective=objective),
+      functools.partial(train_step, objective=objective,
+                        grad_accum_steps=config.train.grad_accum_steps),
       xla_options.for_step(config.model.name, training=True))
   p_eval_step = dp.compile_eval_step(
       functools.partial(eval_step, objective=objective),

@@ -102,7 +102,7 @@ def load_encoder_params(pretrained: Pretrained):
     num_classes = len(wd.read_json(wd.join(pretrained.workdir, wd.LABELS))['names'])
   model, init_inputs = models.build_for_task(
       cfg, tok.Tokenizer(pretrained.tokenizer_path).vocab_size, num_classes)
-  checkpoints = ckpt_lib.Checkpointer(wd.join(pretrained.workdir, wd.CHECKPOINTS))
+  checkpoints = ckpt_lib.Checkpointer(wd.join(pretrained.workdir, wd.CHECKPOINTS), read_only=True)
   try:
     step = checkpoints.latest_step()
     if step is None:

@@ -1,0 +1,61 @@
+"""What the command lines print besides their own lines: the libraries' chatter off by default.
+
+TensorFlow prints CUDA probing ("Could not find cuda drivers") and CPU-feature notices from C++ as
+it loads, before its logging can be configured, and Orbax logs dozens of INFO lines per checkpoint.
+A user needs none of that; warnings and errors still pass, and `--verbose` (predict) or
+TF_CPP_MIN_LOG_LEVEL=0 brings it all back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging as pylogging
+import os
+import sys
+
+
+def quiet_native_logs(verbose: bool = False) -> None:
+  """TensorFlow's and XLA's C++ logging at ERROR and above (set by the user: theirs wins). Call
+  before TensorFlow or JAX is imported."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '0' if verbose else '2')
+
+
+@contextlib.contextmanager
+def native_stderr_silenced(enabled: bool = True):
+  """File descriptor 2 to /dev/null inside the block: for what C++ prints while a library loads.
+  A Python exception raised inside still reaches the user, after the block."""
+  if not enabled:
+    yield
+    return
+  sys.stderr.flush()
+  saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  try:
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
+
+
+def import_tensorflow(verbose: bool = False):
+  """Imports TensorFlow (and tensorflow-text) without their load-time C++ lines; returns tf."""
+  with native_stderr_silenced(not verbose):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (SentencePiece ops; it loads TensorFlow's libraries again.)
+  return tf
+
+
+class _LibraryInfoFilter(pylogging.Filter):
+  """Drops INFO lines from Orbax and friends (dozens per checkpoint); warnings still pass."""
+  _NOISY = ('/orbax/', '/jax/_src/xla_bridge', '/clu/metric_writers/logging_writer')
+
+  def filter(self, record):
+    return record.levelno >= pylogging.WARNING or not any(n in record.pathname for n in self._NOISY)
+
+
+def quiet_library_logs() -> None:
+  """The INFO lines of Orbax, JAX's backend search and clu's writer off on every log handler."""
+  from absl import logging
+  for handler in pylogging.getLogger().handlers + [logging.get_absl_handler()]:
+    handler.addFilter(_LibraryInfoFilter())
