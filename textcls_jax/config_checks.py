@@ -321,8 +321,8 @@ def check_overrides(argv: list[str]) -> None:
     elif a == '--config' and i + 1 < len(argv):
       config_spec = argv[i + 1]
   keys = [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
-  has_variant = bool(config_spec and config_spec.partition(':')[2])
-  if not config_spec or not (keys or has_variant) or not os.path.isfile(config_spec.partition(':')[0]):
+  path, _, variant = (config_spec or '').partition(':')
+  if not (keys or variant) or not os.path.isfile(path):
     return  # config_flags reports a missing file itself.
   try:
     config = config_base.config_file(config_spec)

@@ -16,6 +16,7 @@ import sys
 from typing import Optional, Sequence
 
 from textcls_jax import workdir as wd
+from textcls_jax.data import sources
 from textcls_jax.tasks import CONFUSION_PREFIX
 
 PLOTS = 'plots'
@@ -128,8 +129,9 @@ def draw_comparison(runs: dict[str, Sequence[dict]], path: str) -> str:
 
 
 def label_names(workdir: str) -> Optional[list[str]]:
+  """The class names of a classifier's workdir (labels.json, read as the run wrote it); None for MLM."""
   path = wd.join(workdir, wd.LABELS)
-  return list(wd.read_json(path)['names']) if wd.exists(path) else None
+  return list(sources.LabelVocab.from_json(wd.read_json(path)).names) if wd.exists(path) else None
 
 
 def plot_workdir(workdir: str) -> list[str]:

@@ -165,10 +165,10 @@ def main(argv):
   else:
     from textcls_jax import workdir as wd
     wd.atomic_write_text(FLAGS.output, lines)  # A local path or a URL.
-  seconds = classified - loaded
-  print(f'Classified {len(texts):,} text{"" if len(texts) == 1 else "s"} in {seconds:.2f} s ({len(texts) / max(seconds, 1e-9):,.0f} '
-        f'texts/s; {loaded - began:.1f} s to load {FLAGS.workdir} at step {predictor.step})',
-        file=sys.stderr)
+  n, seconds = len(texts), classified - loaded
+  print(f'Classified {n:,} text{"" if n == 1 else "s"} in {seconds:.2f} s '
+        f'({n / max(seconds, 1e-9):,.0f} texts/s; {loaded - began:.1f} s to load {FLAGS.workdir} '
+        f'at step {predictor.step})', file=sys.stderr)
 
 
 def run():
