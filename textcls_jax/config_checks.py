@@ -232,9 +232,9 @@ def problems(config) -> list[str]:
     specs = flat.get('data.corpus_sources', [])
     if not specs:
       bad('data.corpus_sources', 'a non-empty tuple of unlabeled sources for task mlm')
-    for spec in specs:
-      if not _spec_kind_ok(spec):
-        bad('data.corpus_sources', f'a tuple of KIND:LOCATION[@split] specs ({spec!r} is not one)')
+    wrong = [spec for spec in specs if not _spec_kind_ok(spec)]
+    if wrong:  # Named once: a string where the tuple belongs would fail on every character.
+      bad('data.corpus_sources', f'a tuple of KIND:LOCATION[@split] specs ({wrong[0]!r} is not one)')
     if flat.get('data.corpus_eval') and not _spec_kind_ok(flat['data.corpus_eval']):
       bad('data.corpus_eval', "'' or a KIND:LOCATION[@split] spec")
     weights = flat.get('data.corpus_weights', [])

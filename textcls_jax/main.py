@@ -36,11 +36,9 @@ def main(argv):
   except config_checks.ConfigError as e:
     sys.exit(f'error: {e}')
   from textcls_jax import quiet
-  quiet.import_tensorflow()  # First, without the C++ lines TensorFlow prints as it loads.
+  quiet.setup_logging()  # TensorFlow first, without the C++ lines it prints as it loads.
   from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
   from textcls_jax import train
-  logging.set_verbosity(logging.INFO)
-  quiet.quiet_library_logs()
   parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   from textcls_jax.data.sources import DataError
   from textcls_jax.data.tokenizer import TokenizerError

@@ -145,8 +145,7 @@ def main(argv):
   logging.set_verbosity(logging.INFO if FLAGS.verbose else logging.WARNING)
   began = time.perf_counter()
   from textcls_jax import quiet
-  tf = quiet.import_tensorflow(verbose=FLAGS.verbose)
-  tf.config.set_visible_devices([], 'GPU')
+  quiet.import_tensorflow(verbose=FLAGS.verbose)  # TensorFlow sees no GPU from here on.
   if not FLAGS.verbose:
     quiet.quiet_library_logs()
   from textcls_jax.data.sources import DataError

@@ -43,6 +43,9 @@ def import_tensorflow(verbose: bool = False):
   with native_stderr_silenced(not verbose):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401 (SentencePiece ops; it loads TensorFlow's libraries again.)
+    # The input pipeline must not take accelerator memory; hiding the GPUs also makes TensorFlow
+    # probe CUDA (an error line on a machine without one), so here, silenced.
+    tf.config.set_visible_devices([], 'GPU')
   return tf
 
 
@@ -59,3 +62,19 @@ def quiet_library_logs() -> None:
   from absl import logging
   for handler in pylogging.getLogger().handlers + [logging.get_absl_handler()]:
     handler.addFilter(_LibraryInfoFilter())
+
+
+def setup_logging(verbose: bool = False):
+  """The logging of a training or a notebook: TensorFlow imported without its load-time C++ lines,
+  absl at INFO (the progress and dev lines), the libraries' INFO lines off. Returns tf."""
+  from absl import flags
+  from absl import logging
+  if not flags.FLAGS.is_parsed():  # A notebook: no flags, and no "before flag parsing" notice.
+    flags.FLAGS.mark_as_parsed()
+  quiet_native_logs(verbose)
+  tf = import_tensorflow(verbose)
+  logging.use_absl_handler()  # app.run does this; a notebook has none until the first line.
+  logging.set_verbosity(logging.INFO)
+  if not verbose:
+    quiet_library_logs()
+  return tf
