@@ -321,7 +321,7 @@ QUOTE_ROWS = dict(train_extra=[(t, 'pos') for t in QUOTED], dev_extra=[('"so" "s
 
 def check_quotes(c, figures, log):
   config = tiny_config_with({'data.source': f'tsv:{c.data}'})
-  train_split, dev_split = prepare.load_splits(config.data)
+  train_split, dev_split, _ = prepare.load_splits(config.data)
   assert train_split.texts[-3:] == QUOTED
   assert dev_split.texts[-1] == '"so" "so" film'
   assert figures['count'] == len(DEV) + 1  # No row swallowed by an open quote.
@@ -329,7 +329,7 @@ def check_quotes(c, figures, log):
 
 def check_clean_labels(c, figures, log):
   assert wd.read_json(c.workdir / wd.LABELS) == {'names': ['neg', 'pos'], 'kind': 'str'}
-  train_split, _ = prepare.load_splits(tiny_config_with({'data.source': f'tsv:{c.data}'}).data)
+  train_split, _, _ = prepare.load_splits(tiny_config_with({'data.source': f'tsv:{c.data}'}).data)
   assert train_split.texts == [t for t, _ in TRAIN]  # No BOM, no '\r'.
 
 

@@ -6,6 +6,7 @@ before JAX and TensorFlow are imported, so each case costs a fraction of a secon
 """
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -25,6 +26,11 @@ BAD_VALUES = [
     ('tiny', 'data.encoding', 'no-such-codec', 'a Python codec name'),
     ('tiny', 'data.dev_fraction', '1.0', 'a number in (0, 1)'),
     ('tiny', 'data.split_seed', '-3', 'an integer >= 0'),
+    ('tiny', 'data.cv_folds', '1', 'a number of folds >= 2'),
+    ('tiny', 'data.cv_fold', '-1', 'an integer >= 0'),
+    ('tiny', 'data.test_fraction', '1.0', 'a number in [0, 1)'),
+    ('tiny', 'data.label_names', "('a', 'a')", 'distinct, non-empty class names'),
+    ('tiny', 'reproduce.seeds', '()', 'a non-empty tuple of distinct integers'),
     ('tiny', 'data.max_len', '1', 'an integer >= 2'),
     ('tiny', 'data.length_buckets', '(16, 8)', 'increasing'),
     ('tiny', 'data.sort_window_batches', '0', 'a positive integer'),
@@ -131,10 +137,12 @@ def test_every_rule_is_exercised_on_the_command_line_or_in_process():
 # Keys whose only rule is their type, which the command line enforces itself (ml_collections
 # refuses a value of another type), and booleans, which it cannot mistype either.
 STRING_ONLY = {'init_from', 'data.eval_split', 'data.text_field', 'data.label_field',
-               'data.tfds_data_dir', 'tokenizer.model_path'}
+               'data.tfds_data_dir', 'tokenizer.model_path', 'data.text_join',
+               'data.label_names_file'}
 IN_PROCESS = {'model.bidirectional': 1, 'model.embed_norm': 'yes', 'model.tie_embeddings': None,
               'init_from': 3, 'data.corpus_eval': 5, 'tokenizer.model_path': None,
-              'train.num_steps': 2.5, 'train.plots': 'yes', 'model.dropout': True, 'checkpoint.best_metric': 1}
+              'train.num_steps': 2.5, 'train.plots': 'yes', 'model.dropout': True, 'checkpoint.best_metric': 1,
+              'data.header': 'no', 'data.label_index_base': 1.5}
 
 
 @pytest.mark.parametrize('key,value', IN_PROCESS.items(), ids=list(IN_PROCESS))
@@ -152,6 +160,21 @@ def test_every_shipped_config_is_valid():
   from conftest import shipped_config_specs
   for spec in shipped_config_specs():
     assert config_checks.problems(config_base.config_file(spec)) == [], spec
+
+
+@pytest.mark.parametrize('keys,message', [
+    ({'data.cv_folds': 5, 'data.cv_fold': 5}, 'data.cv_fold=5 is not allowed: it must be a fold of '
+     'data.cv_folds=5: 0 to 4'),
+    ({'data.cv_folds': 5, 'data.test_fraction': 0.1}, 'data.test_fraction=0.1 is not allowed: it '
+     'must be 0 when data.cv_folds is set'),
+    ({'data.label_names': ('a', 'b'), 'data.label_names_file': 'classes.txt'},
+     "data.label_names_file='classes.txt' is not allowed: it must be '' when data.label_names"),
+])
+def test_split_and_label_settings_that_contradict_each_other(keys, message):
+  config = _tiny()
+  config.update_from_flattened_dict(keys)
+  with pytest.raises(config_checks.ConfigError, match=re.escape(message)):
+    config_checks.validate(config)
 
 
 def test_several_bad_values_are_named_in_one_line():

@@ -50,12 +50,28 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.source = 'tfds:glue/sst2'  # KIND:LOCATION, see textcls_jax/data/sources.py.
   c.data.train_split = 'train'
   c.data.eval_split = 'validation'  # '' carves a dev split from train (dev_fraction, split_seed).
-  c.data.text_field = 'sentence'
+  c.data.text_field = 'sentence'  # 'title+description' joins columns (or JSON fields) ...
+  c.data.text_join = ' '  # ... with this between them.
   c.data.label_field = 'label'
+  # CSV/TSV: the first row names the columns; False: no header row, columns named by position
+  # from 0 (text_field='1+2', label_field='0').
+  c.data.header = True
+  # Integer labels' class names, in index order, given here or in a file of one name a line (AG
+  # News' classes.txt); label_index_base is the label of the first name (AG News: 1).
+  c.data.label_names = ()
+  c.data.label_names_file = ''
+  c.data.label_index_base = 0
   c.data.tfds_data_dir = ''  # '' uses TFDS_DATA_DIR or TFDS's default.
   c.data.encoding = 'utf-8'
   c.data.dev_fraction = 0.1
-  c.data.split_seed = 0
+  c.data.split_seed = 0  # Seeds every split carved here: dev, test and cross-validation folds.
+  # A test split no decision looks at, evaluated once, at the end, on the checkpoint dev chose:
+  # cv_folds=k >= 2 deals train_split into k folds (stratified by label) and holds out fold
+  # cv_fold; or test_fraction > 0 holds out that share of train_split (stratified). The dev split
+  # (eval_split, or carved from what is left) still makes every decision.
+  c.data.cv_folds = 0
+  c.data.cv_fold = 0
+  c.data.test_fraction = 0.0
   c.data.max_len = 64  # Tokens, [CLS] included; longer texts are truncated.
   c.data.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
   c.data.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
@@ -114,6 +130,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 256  # Global, like train.batch_size.
   c.eval.max_batches = 50  # MLM: held-out windows evaluated (batches of eval.batch_size).
+
+  c.reproduce = ml_collections.ConfigDict()
+  c.reproduce.seeds = (0,)  # python -m textcls_jax.reproduce: a run per seed (and per CV fold).
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 500

@@ -34,6 +34,7 @@ RESUMABLE_KEYS = frozenset({
     'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
     'checkpoint.every_steps', 'checkpoint.max_to_keep', 'checkpoint.on_corrupt', 'parallel.mode',
     'data.tfds_data_dir', 'compilation_cache', 'train.plots', 'train.grad_accum_steps',
+    'reproduce.seeds',  # The row's list of runs, not what one run's state means.
 })
 # Classification counts every dev example exactly once whatever the eval batch; MLM evaluates
 # eval.max_batches batches, so there the eval batch size decides which windows are scored.
@@ -119,6 +120,21 @@ RULES: dict[str, Rule] = {
     'data.encoding': (_encoding_ok, 'a Python codec name (utf-8, cp1252, latin-1, ...)'),
     'data.dev_fraction': OPEN_FRACTION,
     'data.split_seed': NON_NEGATIVE_INT,
+    'data.text_join': STRING,
+    'data.header': BOOL,
+    'data.label_names': (lambda v: isinstance(v, (tuple, list)) and all(
+        isinstance(n, str) and n for n in v) and len(set(v)) == len(v),
+                         'a tuple of distinct, non-empty class names'),
+    'data.label_names_file': STRING,
+    'data.label_index_base': (_is_int, 'an integer'),
+    'data.cv_folds': (lambda v: _is_int(v) and (v == 0 or v >= 2),
+                      '0 (no cross-validation) or a number of folds >= 2'),
+    'data.cv_fold': NON_NEGATIVE_INT,
+    'data.test_fraction': (lambda v: _is_number(v) and 0 <= v < 1,
+                           'a number in [0, 1) (0: no test split)'),
+    'reproduce.seeds': (lambda v: isinstance(v, (tuple, list)) and v and len(set(v)) == len(v)
+                        and all(_is_int(x) and x >= 0 for x in v),
+                        'a non-empty tuple of distinct integers >= 0'),
     'data.max_len': (lambda v: _is_int(v) and v >= 2, 'an integer >= 2 ([CLS] and one token)'),
     'data.length_buckets': _ints(increasing=True),
     'data.sort_window_batches': POSITIVE_INT,
@@ -228,6 +244,14 @@ def problems(config) -> list[str]:
           'the Transformer has)')
     if flat.get('model.hidden_dim', 0) % flat.get('model.num_heads', 1):
       bad('model.num_heads', f'a divisor of model.hidden_dim={flat["model.hidden_dim"]}')
+  if task == 'classify':
+    folds = flat.get('data.cv_folds', 0)
+    if folds and flat.get('data.cv_fold', 0) >= folds:
+      bad('data.cv_fold', f'a fold of data.cv_folds={folds}: 0 to {folds - 1}')
+    if folds and flat.get('data.test_fraction', 0):
+      bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
+    if flat.get('data.label_names') and flat.get('data.label_names_file'):
+      bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
   if task == 'mlm':
     specs = flat.get('data.corpus_sources', [])
     if not specs:

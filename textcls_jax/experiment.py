@@ -28,6 +28,8 @@ class Experiment:
   train_batches: Callable[[int], Iterator[dict]]  # start_step -> this host's batches
   eval_batches: Callable[[], Iterable[dict]]
   label_names: Optional[list] = None
+  # The held-out test split (config.data.cv_folds or test_fraction), evaluated once at the end.
+  test_batches: Optional[Callable[[], Iterable[dict]]] = None
 
 
 def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int, num_hosts: int = 1,
@@ -52,13 +54,15 @@ def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, nu
         data.train_texts, data.train_labels, data.tokenizer, batch_size=train_batch,
         train=True, seed=config.seed, start_step=start_step,
         sort_window=data_cfg.sort_window_batches, **batch_args).as_numpy_iterator()
-  dev = pipeline.classification_dataset(data.dev_texts, data.dev_labels, data.tokenizer,
-                                        batch_size=eval_batch, train=False,
-                                        **batch_args)
+  evaluation = lambda texts, labels: pipeline.classification_dataset(
+      texts, labels, data.tokenizer, batch_size=eval_batch, train=False,
+      **batch_args).as_numpy_iterator
   return Experiment(
       model=model, init_inputs=init_inputs, objective=tasks.classification_objective,
       summarize=tasks.summarize_classification, train_batches=train_batches,
-      eval_batches=dev.as_numpy_iterator, label_names=data.labels.names)
+      eval_batches=evaluation(data.dev_texts, data.dev_labels), label_names=data.labels.names,
+      test_batches=(evaluation(data.test_texts, data.test_labels)
+                    if data.test_texts is not None else None))
 
 
 def _mlm(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,

@@ -10,7 +10,6 @@ A training run draws its own at the end (train.py). matplotlib's Agg backend: no
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 from typing import Optional, Sequence
@@ -25,17 +24,8 @@ CONFUSION = 'confusion.png'
 
 
 def read_metrics(workdir: str) -> list[dict]:
-  """metrics.jsonl's rows, in order ({'step', 'split', ...figures}); a line cut short is skipped."""
-  path = wd.join(workdir, wd.METRICS)
-  if not wd.exists(path):
-    raise FileNotFoundError(f'{path}: no metrics yet (is {workdir} a textcls-jax workdir?)')
-  rows = []
-  for line in wd.read_text(path).splitlines():
-    try:
-      rows.append(json.loads(line))
-    except json.JSONDecodeError:
-      continue
-  return rows
+  """metrics.jsonl's rows, in order ({'step', 'split', ...figures}); see workdir.read_metrics."""
+  return wd.read_metrics(workdir)
 
 
 def series(rows: Sequence[dict], split: str, key: str) -> tuple[list[int], list[float]]:

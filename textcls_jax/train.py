@@ -217,15 +217,32 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   train_sums, dev_figures = resumed_train_sums, {}
   schedule = optim.learning_rate_schedule(config.optim, total_steps)
 
-  def evaluate_and_record(step):
-    batches = (dp.put_batch(b) for b in exp.eval_batches())
-    figures = evaluate(p_eval_step, state, batches, eval_rng, exp.summarize, exp.label_names)
+  def evaluate_and_record(step, split='dev', batches_fn=exp.eval_batches, evaluated=None,
+                          **extra):
+    batches = (dp.put_batch(b) for b in batches_fn())
+    figures = evaluate(p_eval_step, evaluated or state, batches, eval_rng, exp.summarize,
+                       exp.label_names)
     if is_main:
-      logging.info('dev @ step %d: %s (count %d)', step, ', '.join(
+      logging.info('%s @ step %d: %s (count %d)%s', split, step, ', '.join(
           f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
-          if k in figures), figures['count'])
-    run_log.write(step, 'dev', figures)
+          if k in figures), figures['count'],
+          ''.join(f', {k} {v}' for k, v in extra.items()))
+    run_log.write(step, split, {**figures, **extra})
     return figures
+
+  def evaluate_test(step):
+    """The held-out test split, once, at the end, on the checkpoint dev chose (the best kept by
+    checkpoint.best_metric): no decision of the run looks at it."""
+    checkpoints.wait()
+    chosen = checkpoints.best_step()
+    evaluated = state
+    if chosen is not None and chosen != step:
+      plain = dp.to_checkpoint_layout(state)
+      item, _ = checkpoints.restore(
+          chosen, train_state.checkpoint_item(plain, dp.replicate_plain(base_rng)))
+      evaluated = dp.put_state(train_state.from_checkpoint_item(plain, item)[0])
+    return evaluate_and_record(step, 'test', exp.test_batches, evaluated,
+                               checkpoint_step=step if chosen is None else chosen)
 
   def save(step, dev_figures=None, **extra_meta):
     checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
@@ -292,6 +309,9 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
     if start_step == total_steps and latest is not None:
       dev_figures = checkpoints.read_meta(latest).get('metrics') or evaluate_and_record(step)
       logging.info('Training already finished at step %d', step)
+    if (exp.test_batches is not None and step == total_steps
+        and not any(r['split'] == 'test' for r in wd.read_metrics(workdir))):
+      evaluate_test(step)
   finally:
     preemption.restore()
     checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.

@@ -132,6 +132,21 @@ def check_writable(workdir) -> None:
     raise PermissionError(f'workdir {workdir} is not writable: {e.strerror or e}') from None
 
 
+def read_metrics(workdir) -> list[dict]:
+  """WORKDIR/metrics.jsonl's rows, in order ({'step', 'split', ...figures}); a line cut short by a
+  crash is skipped. FileNotFoundError when there is none."""
+  path = join(workdir, METRICS)
+  if not exists(path):
+    raise FileNotFoundError(f'{path}: no metrics yet (is {workdir} a textcls-jax workdir?)')
+  rows = []
+  for line in read_text(path).splitlines():
+    try:
+      rows.append(json.loads(line))
+    except json.JSONDecodeError:
+      continue
+  return rows
+
+
 class MetricsFile:
   """metrics.jsonl: one JSON object a line, {'step': int, 'split': str, ...figures}.
 

@@ -4,12 +4,14 @@ the train and dev splits, the label vocabulary (labels.json) and the tokenizer (
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 from absl import logging
 import numpy as np
 
 from textcls_jax import workdir as wd
 from textcls_jax.data import sources
+from textcls_jax.data import splits
 from textcls_jax.data import tokenizer as tok
 
 
@@ -21,17 +23,45 @@ class ClassificationData:
   dev_labels: np.ndarray  # int32 [M]
   labels: sources.LabelVocab
   tokenizer: tok.Tokenizer
+  test_texts: Optional[list[str]] = None  # The held-out test split, when config.data makes one.
+  test_labels: Optional[np.ndarray] = None  # int32 [K]
 
 
-def load_splits(data_cfg) -> tuple[sources.Examples, sources.Examples]:
-  """The train and dev splits named by `config.data` (dev carved from train when eval_split='')."""
-  read = lambda split: sources.load_split(
+def read_split(data_cfg, split: str) -> sources.Examples:
+  """One split of config.data's source, its integer labels named when the config names them."""
+  examples = sources.load_split(
       data_cfg.source, split, text_field=data_cfg.text_field, label_field=data_cfg.label_field,
-      tfds_data_dir=data_cfg.tfds_data_dir or None, encoding=data_cfg.encoding)
-  train = read(data_cfg.train_split)
+      tfds_data_dir=data_cfg.tfds_data_dir or None, encoding=data_cfg.encoding,
+      header=data_cfg.header, text_join=data_cfg.text_join)
+  names, named_by = tuple(data_cfg.label_names), 'data.label_names'
+  if data_cfg.label_names_file:
+    names = sources.read_label_names(data_cfg.label_names_file, data_cfg.encoding)
+    named_by = data_cfg.label_names_file
+  if names and examples.labels is not None:
+    examples = sources.name_labels(examples, names, data_cfg.label_index_base, named_by)
+  return examples
+
+
+def load_splits(data_cfg) -> tuple[sources.Examples, sources.Examples, Optional[sources.Examples]]:
+  """The train, dev and test splits named by `config.data`: the test split (None without one) is
+  held out of train_split first (a cross-validation fold, or test_fraction of it), then dev is
+  eval_split or carved from what is left, so that neither training nor any decision sees it."""
+  train = read_split(data_cfg, data_cfg.train_split)
+  test = None
+  seed = data_cfg.split_seed
+  if data_cfg.cv_folds:
+    folds = splits.stratified_fold_ids(train.labels, data_cfg.cv_folds, seed)
+    k = data_cfg.cv_fold
+    test = train.subset(np.flatnonzero(folds == k), f'{train.name} fold {k} of {data_cfg.cv_folds}')
+    train = train.subset(np.flatnonzero(folds != k), f'{train.name} minus fold {k}')
+  elif data_cfg.test_fraction:
+    held = splits.stratified_holdout(train.labels, data_cfg.test_fraction, seed)
+    test = train.subset(np.flatnonzero(held), f'{train.name} test {data_cfg.test_fraction:g}')
+    train = train.subset(np.flatnonzero(~held), f'{train.name} minus test')
   if data_cfg.eval_split:
-    return train, read(data_cfg.eval_split)
-  return sources.carve_dev(train, data_cfg.dev_fraction, data_cfg.split_seed)
+    return train, read_split(data_cfg, data_cfg.eval_split), test
+  train, dev = sources.carve_dev(train, data_cfg.dev_fraction, seed)
+  return train, dev, test
 
 
 def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
@@ -70,18 +100,22 @@ def prepare_classification(config, workdir: str, tokenizer_path: str) -> Classif
   """tokenizer_path: the SentencePiece model to copy into a workdir that has none ('' trains one);
   see tokenizer_for."""
   # Everything is read and checked before the first file is written to the workdir.
-  train, dev = load_splits(config.data)
+  train, dev, test = load_splits(config.data)
   vocab = label_vocab(train, workdir)
   train_ids, dev_ids = vocab.encode(train), vocab.encode(dev)
+  test_ids = vocab.encode(test) if test is not None else None
   # The tokenizer before labels.json: a bad tokenizer file is refused before the first file is
   # written.
   tokenizer = tokenizer_for(config.tokenizer, train.texts, workdir, tokenizer_path)
   labels_path = wd.join(workdir, wd.LABELS)
   if not wd.exists(labels_path):
     wd.write_json(labels_path, vocab.to_json())
-  data = ClassificationData(train.texts, train_ids, dev.texts, dev_ids, vocab, tokenizer)
-  logging.info('Data: %d train / %d dev examples, %d classes %s, vocab %d', len(data.train_texts),
-               len(data.dev_texts), len(vocab), vocab.names, tokenizer.vocab_size)
+  data = ClassificationData(train.texts, train_ids, dev.texts, dev_ids, vocab, tokenizer,
+                            test.texts if test is not None else None, test_ids)
+  logging.info('Data: %d train / %d dev%s examples, %d classes %s, vocab %d',
+               len(data.train_texts), len(data.dev_texts),
+               f' / {len(test)} test' if test is not None else '', len(vocab), vocab.names,
+               tokenizer.vocab_size)
   return data
 
 

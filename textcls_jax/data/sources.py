@@ -19,6 +19,7 @@ import csv
 import dataclasses
 import glob as globlib
 import gzip
+import itertools
 import json
 import os
 import re
@@ -69,8 +70,14 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def load_split(spec: str, split: str, *, text_field: str, label_field: str = '',
-               tfds_data_dir: Optional[str] = None, encoding: str = 'utf-8') -> Examples:
-  """Reads one split of a source. `label_field=''` reads texts only (labels None)."""
+               tfds_data_dir: Optional[str] = None, encoding: str = 'utf-8', header: bool = True,
+               text_join: str = ' ') -> Examples:
+  """Reads one split of a source. `label_field=''` reads texts only (labels None).
+
+  Local files: `text_field` 'title+description' joins several columns (or JSON fields) with
+  `text_join`; `header=False` reads CSV/TSV files without a header row, their columns named by
+  position from 0 ('0', '1+2').
+  """
   kind, location = parse_spec(spec)
   if kind == 'tfds':
     examples = _load_tfds(location, split, text_field, label_field, tfds_data_dir)
@@ -78,7 +85,8 @@ def load_split(spec: str, split: str, *, text_field: str, label_field: str = '',
     paths = resolve_local_files(kind, location, split)
     texts, labels, origins = [], [] if label_field else None, []
     for path in paths:
-      for text, label, origin in read_local_file(kind, path, text_field, label_field, encoding):
+      for text, label, origin in read_local_file(kind, path, text_field, label_field, encoding,
+                                                 header=header, text_join=text_join):
         texts.append(text)
         origins.append(origin)
         if labels is not None:
@@ -171,8 +179,9 @@ def _decode_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
 
 
 def read_local_file(kind: str, path: str, text_field: str, label_field: str,
-                    encoding: str = 'utf-8') -> Iterator[tuple[str, object, str]]:
-  """Yields (text, raw label or None, 'path:line') from one local file."""
+                    encoding: str = 'utf-8', *, header: bool = True,
+                    text_join: str = ' ') -> Iterator[tuple[str, object, str]]:
+  """Yields (text, raw label or None, 'path:line') from one local file (see load_split)."""
   if kind == 'text':
     if label_field:
       raise DataError(f'{path}: text files hold one text a line and no labels; '
@@ -180,37 +189,55 @@ def read_local_file(kind: str, path: str, text_field: str, label_field: str,
     for lineno, line in _decode_lines(path, encoding):
       yield line, None, f'{path}:{lineno}'
   elif kind == 'jsonl':
-    yield from _read_jsonl(path, text_field, label_field, encoding)
+    yield from _read_jsonl(path, text_field, label_field, encoding, text_join)
   else:
-    yield from _read_delimited(kind, path, text_field, label_field, encoding)
+    yield from _read_delimited(kind, path, text_field, label_field, encoding, header, text_join)
 
 
-def _read_delimited(kind, path, text_field, label_field, encoding):
+TEXT_FIELD_JOIN = '+'  # text_field 'title+description': several columns, joined into one text.
+
+
+def _read_delimited(kind, path, text_field, label_field, encoding, header, text_join):
   # TSV: no quoting (texts hold bare quotes); CSV: standard RFC-4180 quoting.
   reader_args = (dict(delimiter='\t', quoting=csv.QUOTE_NONE) if kind == 'tsv'
                  else dict(delimiter=','))
   lines = _decode_lines(path, encoding)
-  header_lineno, header_line = next(lines)
-  header = next(csv.reader([header_line], **reader_args))
-  def column(field, role):
-    if field in header:
-      return header.index(field)
-    raise DataError(f'{path}:{header_lineno}: no {role} column {field!r}; the columns are: '
-                    + ', '.join(repr(h) for h in header))
-  text_col = column(text_field, 'text')
-  label_col = column(label_field, 'label') if label_field else None
   if kind == 'csv':
     # Quoted CSV fields may span lines: let csv track lines, count them ourselves.
     rows = _csv_rows(path, lines, reader_args)
   else:
     rows = ((lineno, line.split('\t')) for lineno, line in lines)
+  rows = ((lineno, row) for lineno, row in rows if row and row != [''])  # Blank lines hold nothing.
+  first = next(rows, None)
+  if first is None:
+    return
+  first_lineno, first_row = first
+  if header:
+    names = first_row
+    def column(field, role):
+      if field in names:
+        return names.index(field)
+      raise DataError(f'{path}:{first_lineno}: no {role} column {field!r}; the columns are: '
+                      + ', '.join(repr(h) for h in names))
+  else:
+    rows = itertools.chain([first], rows)
+    def column(field, role):
+      if not _INT_RE.match(field) or int(field) < 0:
+        raise DataError(f'{path}: {role} column {field!r}: with data.header=False columns are '
+                        'named by position, from 0')
+      if int(field) >= len(first_row):
+        raise DataError(f'{path}:{first_lineno}: no {role} column {field}: the rows have '
+                        f'{len(first_row)} columns (0 to {len(first_row) - 1})')
+      return int(field)
+  text_cols = [column(f, 'text') for f in text_field.split(TEXT_FIELD_JOIN)]
+  label_col = column(label_field, 'label') if label_field else None
   for lineno, row in rows:
-    if not row or row == ['']:
-      continue  # A blank line (e.g. at the end of the file) holds no example.
-    if len(row) != len(header):
-      raise DataError(f'{path}:{lineno}: {len(row)} fields, but the header has {len(header)} '
-                      f'({", ".join(header)})')
-    yield row[text_col], (row[label_col] if label_col is not None else None), f'{path}:{lineno}'
+    if len(row) != len(first_row):
+      what = (f'the header has {len(first_row)} ({", ".join(first_row)})' if header
+              else f'line {first_lineno} has {len(first_row)}')
+      raise DataError(f'{path}:{lineno}: {len(row)} fields, but {what}')
+    yield (text_join.join(row[c] for c in text_cols),
+           row[label_col] if label_col is not None else None, f'{path}:{lineno}')
 
 
 def _csv_rows(path, lines, reader_args):
@@ -238,7 +265,8 @@ def _csv_rows(path, lines, reader_args):
     start = len(linenos)
 
 
-def _read_jsonl(path, text_field, label_field, encoding):
+def _read_jsonl(path, text_field, label_field, encoding, text_join):
+  text_fields = text_field.split(TEXT_FIELD_JOIN)
   for lineno, line in _decode_lines(path, encoding):
     if not line.strip():
       continue
@@ -248,14 +276,14 @@ def _read_jsonl(path, text_field, label_field, encoding):
       raise DataError(f'{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})') from None
     if not isinstance(obj, dict):
       raise DataError(f'{path}:{lineno}: expected a JSON object, got {type(obj).__name__}')
-    for field in (text_field, label_field):
+    for field in text_fields + [label_field]:
       if field and field not in obj:
         raise DataError(f'{path}:{lineno}: no field {field!r}; the fields are: '
                         + ', '.join(repr(k) for k in obj))
-    text = obj[text_field]
-    if not isinstance(text, str):
-      raise DataError(f'{path}:{lineno}: field {text_field!r} is {type(text).__name__}, '
-                      'not a string')
+      if field != label_field and not isinstance(obj[field], str):
+        raise DataError(f'{path}:{lineno}: field {field!r} is {type(obj[field]).__name__}, '
+                        'not a string')
+    text = text_join.join(obj[f] for f in text_fields)
     label = obj[label_field] if label_field else None
     if label_field and not isinstance(label, (str, int)) or isinstance(label, bool):
       raise DataError(f'{path}:{lineno}: label field {label_field!r} is '
@@ -312,6 +340,42 @@ def _check_label_types(examples: Examples) -> None:
     first_str = next(o for l, o in zip(examples.labels, examples.origins) if isinstance(l, str))
     raise DataError(f'{examples.name}: mixed label types: integers (e.g. {first_int}) and strings '
                     f'(e.g. {first_str}); use one type in the label column')
+
+
+def read_label_names(path: str, encoding: str = 'utf-8') -> list[str]:
+  """Class names, one a line, in the order of their indices (AG News' classes.txt)."""
+  names = [(lineno, line.strip()) for lineno, line in _decode_lines(path, encoding)]
+  while names and not names[-1][1]:
+    names.pop()  # Blank lines at the end.
+  seen = {}
+  for lineno, name in names:
+    if not name:
+      raise DataError(f'{path}:{lineno}: a blank class name')
+    if name in seen:
+      raise DataError(f'{path}:{lineno}: class name {name!r} again (first at line {seen[name]})')
+    seen[name] = lineno
+  if not names:
+    raise DataError(f'{path}: no class names')
+  return [name for _, name in names]
+
+
+def name_labels(examples: Examples, names: Sequence[str], index_base: int,
+                named_by: str) -> Examples:
+  """Integer labels i -> names[i - index_base]; the class order is the names' order.
+
+  named_by says where the names came from, for errors (a file, or 'data.label_names').
+  """
+  last = index_base + len(names) - 1
+  labels = []
+  for label, origin in zip(examples.labels, examples.origins):
+    if isinstance(label, str) and _INT_RE.match(label.strip()):
+      label = int(label)
+    if not isinstance(label, int) or not index_base <= label <= last:
+      raise DataError(f'{origin}: label {label!r} is not a class index: {named_by} names '
+                      f'{len(names)} classes, {index_base} to {last} (data.label_index_base='
+                      f'{index_base})')
+    labels.append(names[label - index_base])
+  return Examples(examples.texts, labels, examples.origins, examples.name, label_names=list(names))
 
 
 def carve_dev(train: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:

@@ -1,0 +1,102 @@
+"""The reproduction runner: a config over its cross-validation folds and seeds, one workdir each,
+into a results table; finished runs are read, not rerun, and a killed table resumes to the same
+numbers."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from textcls_jax import config_base
+from textcls_jax import reproduce
+
+from conftest import REPO
+
+TINY = str(REPO / 'configs' / 'tiny.py')
+
+
+def _overrides(data_dir):
+  return {'data.source': f'tsv:{data_dir}/train.tsv', 'data.eval_split': '', 'data.cv_folds': 2,
+          'tokenizer.vocab_size': 60, 'data.max_len': 16, 'train.batch_size': 16,
+          'train.num_steps': 20, 'train.log_every_steps': 5, 'train.eval_every_steps': 10,
+          'checkpoint.every_steps': 10}
+
+
+def _config(data_dir):
+  config = config_base.config_file(TINY)
+  config.update_from_flattened_dict(_overrides(data_dir))
+  return config
+
+
+def _numbers(row):
+  """The table without its name, config path and timings (which differ from run to run)."""
+  row = json.loads(json.dumps(row))
+  for key in ('name', 'config', 'train_minutes'):
+    row.pop(key)
+  for run in row['runs']:
+    run.pop('train_seconds')
+  return row
+
+
+def test_a_row_runs_every_fold_and_tabulates_dev_and_held_out_test(data_dir, tmp_path, caplog):
+  work = tmp_path / 'row'
+  row = reproduce.reproduce(_config(data_dir), 'configs/tiny.py', str(work))
+  assert [r['run'] for r in row['runs']] == ['fold0-seed0', 'fold1-seed0']
+  for r in row['runs']:
+    assert r['steps'] == 20 and r['checkpoint_step'] in (10, 20)
+    assert 0 <= r['dev_accuracy'] <= 1 and 0 <= r['test_accuracy'] <= 1
+  tests = [r['test_accuracy'] for r in row['runs']]
+  assert row['test_accuracy']['mean'] == pytest.approx(sum(tests) / 2)
+  assert row['test_accuracy']['n'] == 2
+  assert json.loads((work / 'results.json').read_text()) == json.loads(json.dumps(row))
+  table = (work / 'results.md').read_text()
+  assert '| fold1-seed0 | 1 | 0 | 20 |' in table and 'test ' in table
+  # Run again: every run is read, none retrained, and the table is the same.
+  caplog.set_level(logging.INFO)
+  caplog.clear()
+  again = reproduce.reproduce(_config(data_dir), 'configs/tiny.py', str(work))
+  assert again == row
+  assert sum('finished, read' in m for m in caplog.messages) == 2
+  # One table of several rows.
+  text = reproduce.gather([str(work), str(work)], str(tmp_path / 'all.md'))
+  assert text.startswith('| row | config |') and text.count('`configs/tiny.py`') == 2
+  assert '2 folds' in text
+
+
+def test_reproduce_refuses_a_config_without_a_test_split(data_dir, tmp_path):
+  config = _config(data_dir)
+  config.data.cv_folds = 0
+  from textcls_jax import config_checks
+  with pytest.raises(config_checks.ConfigError, match='needs a test split'):
+    reproduce.reproduce(config, 'configs/tiny.py', str(tmp_path / 'row'))
+  assert not (tmp_path / 'row').exists()
+
+
+def test_a_table_killed_mid_run_resumes_to_the_same_numbers(data_dir, tmp_path):
+  reference = reproduce.reproduce(_config(data_dir), 'configs/tiny.py', str(tmp_path / 'whole'))
+  work = tmp_path / 'killed'
+  command = [sys.executable, '-m', 'textcls_jax.reproduce', f'--config={TINY}',
+             f'--workdir={work}'] + [f'--config.{k}={v}' for k, v in _overrides(data_dir).items()]
+  proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+  second = work / 'fold1-seed0' / 'checkpoints'
+  deadline = time.time() + 300
+  while not (second.exists() and any(n.isdigit() for n in os.listdir(second))):
+    assert proc.poll() is None, proc.stdout.read()[-3000:]
+    assert time.time() < deadline, 'the second run never saved a checkpoint'
+    time.sleep(0.005)
+  proc.send_signal(signal.SIGKILL)  # In the middle of the second run.
+  proc.communicate(timeout=60)
+  assert not (work / 'results.json').exists()
+  done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert 'fold0-seed0: finished, read' in done.stderr
+  assert 'Resuming from step' in done.stderr
+  resumed = json.loads((work / 'results.json').read_text())
+  assert _numbers(resumed) == _numbers(reference)
+  assert '| fold0-seed0 |' in done.stdout  # The row's table on stdout.
