@@ -165,3 +165,30 @@ def test_a_label_outside_the_named_classes_names_its_line(tmp_path):
 def test_bad_class_name_files(tmp_path, content, message):
   path = write(tmp_path / 'classes.txt', content)
   raises([path, message], sources.read_label_names, path)
+
+
+def test_the_ag_news_config_trains_from_its_command(tmp_path):
+  """configs/ag_news_cnn.py on a small file of AG News' layout: headerless, quoted, 1-based."""
+  import subprocess
+  import sys
+  from conftest import REPO
+  d = tmp_path / 'ag_news_csv'
+  topics = {1: 'election minister war', 2: 'match goal team', 3: 'shares profit market',
+            4: 'chip software space'}
+  rng = np.random.default_rng(0)
+  rows = []
+  for i in range(200):
+    k = int(rng.integers(1, 5))
+    rows.append(f'"{k}","Title {i} {topics[k].split()[i % 3]}","Some ""news"" about {topics[k]}"')
+  write(d / 'train.csv', '\n'.join(rows) + '\n')
+  write(d / 'classes.txt', 'World\nSports\nBusiness\nSci/Tech\n')
+  workdir = tmp_path / 'run'
+  result = subprocess.run(
+      [sys.executable, '-m', 'textcls_jax.main', f'--config={REPO}/configs/ag_news_cnn.py',
+       f'--workdir={workdir}', f'--config.data.source=csv:{d}/{{split}}.csv',
+       f'--config.data.label_names_file={d}/classes.txt', '--config.tokenizer.vocab_size=60',
+       '--config.data.dev_fraction=0.2', '--config.train.num_steps=30',
+       '--config.train.batch_size=16'], cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "4 classes ['World', 'Sports', 'Business', 'Sci/Tech']" in result.stderr
+  assert (workdir / 'plots' / 'confusion.png').exists()
