@@ -56,6 +56,15 @@ def test_a_row_runs_every_fold_and_tabulates_dev_and_held_out_test(data_dir, tmp
   assert json.loads((work / 'results.json').read_text()) == json.loads(json.dumps(row))
   table = (work / 'results.md').read_text()
   assert '| fold1-seed0 | 1 | 0 | 20 |' in table and 'test ' in table
+  # The test figure is the checkpoint dev chose, evaluated on the held-out fold.
+  from textcls_jax.data import prepare
+  from textcls_jax.predict import Predictor
+  for r in row['runs']:
+    _, _, test = prepare.load_splits(reproduce.run_config(_config(data_dir), r['fold'], 0).data)
+    predictor = Predictor.from_workdir(str(work / r['run']), checkpoint=r['checkpoint_step'])
+    got = [p['label'] for p in predictor.predict(test.texts)]
+    assert r['test_accuracy'] == pytest.approx(
+        sum(g == t for g, t in zip(got, test.labels)) / len(test))
   # Run again: every run is read, none retrained, and the table is the same.
   caplog.set_level(logging.INFO)
   caplog.clear()
