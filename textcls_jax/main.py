@@ -40,15 +40,9 @@ def main(argv):
   from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
   from textcls_jax import train
   parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  from textcls_jax.data.sources import DataError
-  from textcls_jax.data.tokenizer import TokenizerError
-  from textcls_jax.transfer import TransferError
-  from textcls_jax.checkpoint import CheckpointError
-  from textcls_jax.workdir import WorkdirBusyError
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (config_checks.ConfigError, DataError, TokenizerError, TransferError, PermissionError,
-          WorkdirBusyError, train.NonFiniteError, CheckpointError) as e:
+  except train.INPUT_ERRORS as e:
     # Input mistakes get one line naming the file, line or field, not a traceback.
     logging.error('%s', e)
     sys.exit(f'error: {e}')

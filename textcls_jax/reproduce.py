@@ -188,20 +188,13 @@ def main(argv):
     return
   if _CONFIG.value is None or not _WORKDIR.value:
     raise app.UsageError('give --config and --workdir (or --rows)')
-  from textcls_jax import config_checks
   from textcls_jax import quiet
   quiet.setup_logging()
   from textcls_jax import train
-  from textcls_jax.checkpoint import CheckpointError
-  from textcls_jax.data.sources import DataError
-  from textcls_jax.data.tokenizer import TokenizerError
-  from textcls_jax.transfer import TransferError
-  from textcls_jax.workdir import WorkdirBusyError
   spec = next((a.split('=', 1)[1] for a in sys.argv if a.startswith('--config=')), '')
   try:
     row = reproduce(_CONFIG.value, spec, _WORKDIR.value)
-  except (config_checks.ConfigError, DataError, TokenizerError, TransferError, PermissionError,
-          WorkdirBusyError, CheckpointError, train.NonFiniteError) as e:
+  except train.INPUT_ERRORS as e:
     sys.exit(f'error: {e}')
   print(row_markdown(row), end='')
 

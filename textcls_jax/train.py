@@ -15,6 +15,7 @@ from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import compile_cache
+from textcls_jax import config_checks
 from textcls_jax import experiment
 from textcls_jax import optim
 from textcls_jax import parallel
@@ -22,8 +23,11 @@ from textcls_jax import run_log as run_log_lib
 from textcls_jax import start
 from textcls_jax import tasks
 from textcls_jax import train_state
+from textcls_jax import transfer
 from textcls_jax import workdir as wd
 from textcls_jax import xla_options
+from textcls_jax.data import sources
+from textcls_jax.data import tokenizer as tok
 
 
 def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
@@ -338,6 +342,14 @@ def _due(step: int, every: int, total_steps: int) -> bool:
 
 class NonFiniteError(RuntimeError):
   """A step's loss or gradient was NaN or Inf, and config.train.on_nonfinite is 'stop'."""
+
+
+# What a bad config value, bad input, a busy workdir or a diverging run raise from
+# train_and_evaluate: the command lines report each in one line naming the file, line or key, not
+# as a traceback.
+INPUT_ERRORS = (config_checks.ConfigError, sources.DataError, tok.TokenizerError,
+                transfer.TransferError, PermissionError, wd.WorkdirBusyError, NonFiniteError,
+                ckpt_lib.CheckpointError)
 
 
 class NonFiniteGuard:
