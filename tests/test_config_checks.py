@@ -31,6 +31,7 @@ BAD_VALUES = [
     ('tiny', 'data.test_fraction', '1.0', 'a number in [0, 1)'),
     ('tiny', 'data.label_names', "('a', 'a')", 'distinct, non-empty class names'),
     ('tiny', 'reproduce.seeds', '()', 'a non-empty tuple of distinct integers'),
+    ('tiny', 'reproduce.folds', '(1, 1)', 'a tuple of distinct fold indices'),
     ('tiny', 'data.max_len', '1', 'an integer >= 2'),
     ('tiny', 'data.length_buckets', '(16, 8)', 'increasing'),
     ('tiny', 'data.sort_window_batches', '0', 'a positive integer'),
@@ -50,6 +51,9 @@ BAD_VALUES = [
     ('tiny', 'optim.eps', '0.0', 'a number > 0'),
     ('tiny', 'optim.grad_clip_norm', '-1.0', 'a number >= 0'),
     ('tiny', 'optim.no_decay_regex', '(bias', 'a valid regular expression'),
+    ('tiny', 'optim.max_norm', '-3.0', 'a number >= 0'),
+    ('tiny', 'tokenizer.model_type', 'word', "one of 'unigram', 'bpe', 'char'"),
+    ('tiny', 'optim.max_norm_regex', '[head', 'a valid regular expression'),
     ('tiny', 'parallel.mode', 'pjit', "one of 'jit', 'pmap'"),
     ('tiny', 'train.batch_size', '0', 'a positive integer'),
     ('tiny', 'train.num_steps', '-5', 'a positive integer'),
@@ -138,7 +142,7 @@ def test_every_rule_is_exercised_on_the_command_line_or_in_process():
 # refuses a value of another type), and booleans, which it cannot mistype either.
 STRING_ONLY = {'init_from', 'data.eval_split', 'data.text_field', 'data.label_field',
                'data.tfds_data_dir', 'tokenizer.model_path', 'data.text_join',
-               'data.label_names_file'}
+               'data.label_names_file', 'reproduce.reference'}
 IN_PROCESS = {'model.bidirectional': 1, 'model.embed_norm': 'yes', 'model.tie_embeddings': None,
               'init_from': 3, 'data.corpus_eval': 5, 'tokenizer.model_path': None,
               'train.num_steps': 2.5, 'train.plots': 'yes', 'model.dropout': True, 'checkpoint.best_metric': 1,
@@ -165,6 +169,10 @@ def test_every_shipped_config_is_valid():
 @pytest.mark.parametrize('keys,message', [
     ({'data.cv_folds': 5, 'data.cv_fold': 5}, 'data.cv_fold=5 is not allowed: it must be a fold of '
      'data.cv_folds=5: 0 to 4'),
+    ({'data.cv_folds': 5, 'reproduce.folds': (0, 5)}, 'reproduce.folds=(0, 5) is not allowed: it '
+     'must be folds of data.cv_folds=5: each 0 to 4'),
+    ({'reproduce.folds': (1,)}, 'reproduce.folds=(1,) is not allowed: it must be () without '
+     'data.cv_folds'),
     ({'data.cv_folds': 5, 'data.test_fraction': 0.1}, 'data.test_fraction=0.1 is not allowed: it '
      'must be 0 when data.cv_folds is set'),
     ({'data.label_names': ('a', 'b'), 'data.label_names_file': 'classes.txt'},

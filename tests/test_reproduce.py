@@ -24,7 +24,7 @@ def _overrides(data_dir):
   return {'data.source': f'tsv:{data_dir}/train.tsv', 'data.eval_split': '', 'data.cv_folds': 2,
           'tokenizer.vocab_size': 60, 'data.max_len': 16, 'train.batch_size': 16,
           'train.num_steps': 20, 'train.log_every_steps': 5, 'train.eval_every_steps': 10,
-          'checkpoint.every_steps': 10}
+          'checkpoint.every_steps': 10, 'reproduce.reference': 'a paper 61.0'}
 
 
 def _config(data_dir):
@@ -56,6 +56,7 @@ def test_a_row_runs_every_fold_and_tabulates_dev_and_held_out_test(data_dir, tmp
   assert json.loads((work / 'results.json').read_text()) == json.loads(json.dumps(row))
   table = (work / 'results.md').read_text()
   assert '| fold1-seed0 | 1 | 0 | 20 |' in table and 'test ' in table
+  assert 'Read against: a paper 61.0.' in table
   # The test figure is the checkpoint dev chose, evaluated on the held-out fold.
   from textcls_jax.data import prepare
   from textcls_jax.predict import Predictor
@@ -74,7 +75,22 @@ def test_a_row_runs_every_fold_and_tabulates_dev_and_held_out_test(data_dir, tmp
   # One table of several rows.
   text = reproduce.gather([str(work), str(work)], str(tmp_path / 'all.md'))
   assert text.startswith('| row | config |') and text.count('`configs/tiny.py`') == 2
-  assert '2 folds' in text
+  assert '2 folds' in text and '| a paper 61.0 |' in text
+
+
+def test_a_row_may_run_some_of_its_folds_and_its_table_says_so(data_dir):
+  config = _config(data_dir)
+  config.data.cv_folds = 10
+  config.reproduce.folds = (0, 1, 2)
+  config.reproduce.seeds = (0, 1)
+  assert [n for n, _, _ in reproduce.run_names(config)] == [
+      f'fold{k}-seed{s}' for k in (0, 1, 2) for s in (0, 1)]
+  runs = [{'fold': k, 'seed': s, 'dev_accuracy': 0.5, 'test_accuracy': 0.5, 'train_seconds': 60}
+          for _, k, s in reproduce.run_names(config)]
+  text = reproduce.rows_markdown([reproduce.row_table('r', 'configs/tiny.py', config, runs)])
+  assert '| 3 of 10 folds x 2 seeds |' in text
+  config.reproduce.folds = ()
+  assert len(reproduce.run_names(config)) == 20
 
 
 def test_reproduce_refuses_a_config_without_a_test_split(data_dir, tmp_path):
@@ -109,3 +125,4 @@ def test_a_table_killed_mid_run_resumes_to_the_same_numbers(data_dir, tmp_path):
   resumed = json.loads((work / 'results.json').read_text())
   assert _numbers(resumed) == _numbers(reference)
   assert '| fold0-seed0 |' in done.stdout  # The row's table on stdout.
+

@@ -110,6 +110,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.eps = 1e-8
   c.optim.grad_clip_norm = 1.0
   c.optim.no_decay_regex = r'(bias|scale|pos_embed)$'  # Paths 'encoder/block_0/ln_attn/scale'.
+  # > 0: after each update, the columns of the kernels matching max_norm_regex are rescaled to an
+  # L2 norm of at most this (Kim 2014 constrains the output layer's weight vectors to 3).
+  c.optim.max_norm = 0.0
+  c.optim.max_norm_regex = r'^head/out/kernel$'
 
   c.parallel = ml_collections.ConfigDict()
   c.parallel.mode = 'jit'  # 'jit' over a device mesh, or 'pmap'; both data-parallel.
@@ -133,6 +137,12 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.reproduce = ml_collections.ConfigDict()
   c.reproduce.seeds = (0,)  # python -m textcls_jax.reproduce: a run per seed (and per CV fold).
+  # Published or baseline figures the row is read against, shown beside it in the runner's tables
+  # (e.g. 'Kim CNN-rand 76.1; TF-IDF + LR 78.0'); text only, nothing checks a run against it.
+  c.reproduce.reference = ''
+  # With data.cv_folds: the folds the runner runs (() = all). A row that cannot afford all of them
+  # runs some, and its table says how many.
+  c.reproduce.folds = ()
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 500
@@ -189,4 +199,50 @@ def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,
   c.checkpoint.best_mode = 'min'
   c.optim.learning_rate = 1e-3
   c.optim.warmup_steps = num_steps // 10
+  return c
+
+
+# The sentence-classification benchmarks of Kim (2014), Table 2, as the files in ../shared/data
+# hold them: (source under data_dir, text field, label field, eval split ('' carves dev from
+# train), cross-validation folds (0: a fixed split, with 10% of train held out as the test split),
+# steps per epoch at a batch of 50, the published and baseline figures the row is read against).
+SENTENCE_BENCHMARKS = {
+    'mr': ('tsv:{}/mr/mr.tsv', 'text', 'label', '', 10, 173,
+           'Kim CNN-rand 76.1, CNN-static 81.0; TF-IDF + LR 78.0'),
+    'subj': ('tsv:{}/subj/subj.tsv', 'text', 'label', '', 10, 162,
+             'Kim CNN-rand 89.6, CNN-static 93.0; TF-IDF + LR 90.6'),
+    'cr': ('tsv:{}/cr/cr.tsv', 'text', 'label', '', 10, 61,
+           'Kim CNN-rand 79.8, CNN-static 84.7; TF-IDF + LR 80.4'),
+    'mpqa': ('tsv:{}/mpqa/mpqa.tsv', 'text', 'label', '', 10, 172,
+             'Kim CNN-rand 83.4, CNN-static 89.6; TF-IDF + LR 85.7'),
+    'sst1': ('tsv:{}/sst5', 'text', 'label', 'dev', 0, 154,
+             'Kim CNN-rand 45.0, CNN-static 45.5 (SST test)'),
+    'sst2': ('tsv:{}/sst2_sentences', 'text', 'label', 'dev', 0, 125,
+             'Kim CNN-rand 82.7, CNN-static 86.8 (SST test)'),
+    'trec': ('tsv:{}/trec/trec_train.tsv', 'text', 'coarse', '', 0, 88,
+             'Kim CNN-rand 91.2, CNN-static 92.8 (TREC test)'),
+}
+
+
+def sentence_benchmark(c: ml_collections.ConfigDict, name: str, epochs: int,
+                       data_dir: str = '../shared/data') -> ml_collections.ConfigDict:
+  """Points c at one of SENTENCE_BENCHMARKS with its splits (10-fold CV on MR, SUBJ, CR and MPQA; a
+  held-out 10% test split and 3 seeds on the others) and trains `epochs` epochs at a batch of 50,
+  evaluating and saving each epoch so that dev chooses the checkpoint (early stopping)."""
+  source, text_field, label_field, eval_split, folds, epoch, reference = SENTENCE_BENCHMARKS[name]
+  c.data.source = source.format(data_dir)
+  c.data.text_field = text_field
+  c.data.label_field = label_field
+  c.data.eval_split = eval_split
+  c.data.cv_folds = folds
+  c.data.test_fraction = 0.0 if folds else 0.1
+  c.data.max_len = 64
+  c.reproduce.seeds = (0,) if folds else (0, 1, 2)
+  c.reproduce.reference = reference
+  c.train.batch_size = 50
+  c.train.num_steps = epochs * epoch
+  c.train.log_every_steps = epoch
+  c.train.eval_every_steps = epoch
+  c.checkpoint.every_steps = epoch
+  c.eval.batch_size = 250
   return c

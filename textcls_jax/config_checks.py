@@ -34,7 +34,8 @@ RESUMABLE_KEYS = frozenset({
     'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
     'checkpoint.every_steps', 'checkpoint.max_to_keep', 'checkpoint.on_corrupt', 'parallel.mode',
     'data.tfds_data_dir', 'compilation_cache', 'train.plots', 'train.grad_accum_steps',
-    'reproduce.seeds',  # The row's list of runs, not what one run's state means.
+    'reproduce.seeds', 'reproduce.folds', 'reproduce.reference',  # The row's runs and its label,
+    # not what one run's state means.
 })
 # Classification counts every dev example exactly once whatever the eval batch; MLM evaluates
 # eval.max_batches batches, so there the eval batch size decides which windows are scored.
@@ -135,6 +136,10 @@ RULES: dict[str, Rule] = {
     'reproduce.seeds': (lambda v: isinstance(v, (tuple, list)) and v and len(set(v)) == len(v)
                         and all(_is_int(x) and x >= 0 for x in v),
                         'a non-empty tuple of distinct integers >= 0'),
+    'reproduce.reference': STRING,
+    'reproduce.folds': (lambda v: isinstance(v, (tuple, list)) and len(set(v)) == len(v)
+                        and all(_is_int(x) and x >= 0 for x in v),
+                        'a tuple of distinct fold indices (() = every fold)'),
     'data.max_len': (lambda v: _is_int(v) and v >= 2, 'an integer >= 2 ([CLS] and one token)'),
     'data.length_buckets': _ints(increasing=True),
     'data.sort_window_batches': POSITIVE_INT,
@@ -150,7 +155,8 @@ RULES: dict[str, Rule] = {
     'tokenizer.vocab_size': (lambda v: _is_int(v) and v > tok.NUM_SPECIAL,
                              f'an integer > {tok.NUM_SPECIAL} (the special pieces)'),
     'tokenizer.max_chars': POSITIVE_INT,
-    'tokenizer.model_type': one_of('unigram', 'bpe', 'word', 'char'),
+    # Not SentencePiece's 'word': it does not keep [MASK] as the fourth piece (it made '▁[CLS]').
+    'tokenizer.model_type': one_of('unigram', 'bpe', 'char'),
     'tokenizer.seed': NON_NEGATIVE_INT,
     'tokenizer.normalization': one_of('nmt_nfkc', 'nfkc', 'nmt_nfkc_cf', 'nfkc_cf', 'identity'),
     'optim.learning_rate': POSITIVE_NUMBER,
@@ -162,6 +168,8 @@ RULES: dict[str, Rule] = {
     'optim.eps': POSITIVE_NUMBER,
     'optim.grad_clip_norm': (NON_NEGATIVE_NUMBER[0], 'a number >= 0 (0 turns clipping off)'),
     'optim.no_decay_regex': (_regex_ok, 'a valid regular expression'),
+    'optim.max_norm': (NON_NEGATIVE_NUMBER[0], 'a number >= 0 (0 turns the constraint off)'),
+    'optim.max_norm_regex': (_regex_ok, 'a valid regular expression'),
     'parallel.mode': one_of('jit', 'pmap'),
     'train.batch_size': POSITIVE_INT,
     'train.num_steps': POSITIVE_INT,
@@ -248,6 +256,9 @@ def problems(config) -> list[str]:
     folds = flat.get('data.cv_folds', 0)
     if folds and flat.get('data.cv_fold', 0) >= folds:
       bad('data.cv_fold', f'a fold of data.cv_folds={folds}: 0 to {folds - 1}')
+    if any(k >= folds for k in flat.get('reproduce.folds', ())):
+      bad('reproduce.folds', f'folds of data.cv_folds={folds}: each 0 to {folds - 1}'
+          if folds else '() without data.cv_folds (there are no folds to choose)')
     if folds and flat.get('data.test_fraction', 0):
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):

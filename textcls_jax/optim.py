@@ -1,4 +1,5 @@
-"""The optimizer, built from `config.optim`: schedule, AdamW with a decay mask, clipping."""
+"""The optimizer, built from `config.optim`: schedule, AdamW with a decay mask, clipping, and an
+optional max-norm constraint (Kim 2014)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def decay_mask(params, no_decay_regex: str):
 
 def build_optimizer(cfg, total_steps: int, finetune_cfg=None,
                     params=None) -> optax.GradientTransformation:
-  """clip -> AdamW(schedule, decay mask) [-> layer-wise factors] [-> frozen encoder for K steps].
+  """clip -> AdamW(schedule, decay mask) [-> layer-wise factors] [-> frozen encoder for K steps]
+  [-> max-norm projection].
 
   The fine-tuning parts (config.finetune) need `params` to know the layers.
   """
@@ -50,7 +52,34 @@ def build_optimizer(cfg, total_steps: int, finetune_cfg=None,
     parts.append(scale_by_path(layerwise_scales(params, finetune_cfg.layer_decay)))
   if finetune_cfg is not None and finetune_cfg.freeze_encoder_steps:
     parts.append(freeze_subtree('encoder', finetune_cfg.freeze_encoder_steps))
+  if cfg.get('max_norm', 0.0):
+    parts.append(max_norm(cfg.max_norm, cfg.max_norm_regex))  # Last: it sees the final update.
   return optax.chain(*parts)
+
+
+def max_norm(limit: float, regex: str) -> optax.GradientTransformation:
+  """After each update, rescales every column (one output unit's weight vector, kernel [in, out])
+  of the kernels whose path matches `regex` to an L2 norm of at most `limit` (Kim 2014's
+  constraint on the output layer: s = 3). The update returned is the projected parameter minus
+  the old one, so params + update is the projection."""
+  pattern = re.compile(regex)
+  def update(updates, state, params=None):
+    if params is None:
+      raise ValueError('max_norm needs the parameters in its update')
+    selected = _path_scales(updates, lambda path: bool(pattern.search(path)))
+    def project(u, p, on):
+      if not on:
+        return u
+      new = p + u
+      norms = jnp.sqrt(jnp.sum(jnp.square(new), axis=0, keepdims=True))
+      return new * jnp.minimum(1.0, limit / jnp.maximum(norms, 1e-12)) - p
+    return jax.tree.map(project, updates, params, selected), state
+  def init(params):
+    if not any(jax.tree.leaves(_path_scales(params, lambda path: bool(pattern.search(path))))):
+      raise ValueError(f'optim.max_norm_regex={regex!r} matches no parameter (the paths look like '
+                       f'{next(iter(traverse_util.flatten_dict(params, sep="/")))!r})')
+    return optax.EmptyState()
+  return optax.GradientTransformation(init, update)
 
 
 def _path_scales(params, scale_of_path):

@@ -38,7 +38,8 @@ RESULTS_MD = 'results.md'
 
 def run_names(config) -> list[tuple[str, Optional[int], int]]:
   """(workdir name, fold or None, seed) of every run of the row, in order."""
-  folds = list(range(config.data.cv_folds)) if config.data.cv_folds else [None]
+  folds = (list(config.reproduce.get('folds', ()) or range(config.data.cv_folds))
+           if config.data.cv_folds else [None])
   return [(f'fold{k}-seed{s}' if k is not None else f'seed{s}', k, s)
           for k in folds for s in config.reproduce.seeds]
 
@@ -88,7 +89,8 @@ def summary(values: Sequence[float]) -> dict:
 def row_table(name: str, config_spec: str, config, runs: list[dict]) -> dict:
   return {'name': name, 'config': config_spec, 'model': config.model.name,
           'init_from': config.init_from, 'cv_folds': config.data.cv_folds,
-          'seeds': list(config.reproduce.seeds), 'runs': runs,
+          'seeds': list(config.reproduce.seeds), 'reference': config.reproduce.get('reference', ''),
+          'runs': runs,
           'dev_accuracy': summary([r['dev_accuracy'] for r in runs]),
           'test_accuracy': summary([r['test_accuracy'] for r in runs]),
           'train_minutes': round(sum(r['train_seconds'] for r in runs) / 60, 1)}
@@ -104,7 +106,8 @@ def row_markdown(row: dict) -> str:
            + (f", fine-tuned from `{row['init_from']}`" if row['init_from'] else ', from scratch')
            + f"; {len(row['runs'])} runs; test {_pct(row['test_accuracy'])}, dev "
            f"{_pct(row['dev_accuracy'])} (mean ± std, accuracy %); "
-           f"{row['train_minutes']} minutes of training.", '',
+           f"{row['train_minutes']} minutes of training."
+           + (f" Read against: {row['reference']}." if row.get('reference') else ''), '',
            '| run | fold | seed | steps | checkpoint | dev accuracy | test accuracy |',
            '|---|---|---|---|---|---|---|']
   for r in row['runs']:
@@ -116,15 +119,17 @@ def row_markdown(row: dict) -> str:
 
 def rows_markdown(rows: list[dict]) -> str:
   """One table of several rows: test and dev accuracy (%), mean ± std over the runs."""
-  lines = ['| row | config | encoder | runs | test accuracy | dev accuracy | training |',
-           '|---|---|---|---|---|---|---|']
+  lines = ['| row | config | encoder | runs | test accuracy | dev accuracy | read against | training |',
+           '|---|---|---|---|---|---|---|---|']
   for row in rows:
-    runs = (f"{row['cv_folds']} folds" if row['cv_folds'] else '1 split') + (
+    folds = len({r['fold'] for r in row['runs']})
+    runs = ((f"{row['cv_folds']} folds" if folds == row['cv_folds']
+             else f"{folds} of {row['cv_folds']} folds") if row['cv_folds'] else '1 split') + (
         f" x {len(row['seeds'])} seeds" if len(row['seeds']) > 1 else '')
     encoder = row['model'] + (' pretrained' if row['init_from'] else '')
     lines.append(f"| {row['name']} | `{row['config']}` | {encoder} | {runs} | "
                  f"{_pct(row['test_accuracy'])} | {_pct(row['dev_accuracy'])} | "
-                 f"{row['train_minutes']:g} min |")
+                 f"{row.get('reference', '')} | {row['train_minutes']:g} min |")
   return '\n'.join(lines) + '\n'
 
 
