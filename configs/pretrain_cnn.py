@@ -8,11 +8,22 @@ then fine-tune with configs/sst2_cnn.py:pretrained (its docstring holds the SST-
 Result (2026-11-29, seed 0, commit d5fa7cd):
 held-out Gutenberg perplexity 55.5 after 3,000 steps (12.3 M tokens), 17.7 minutes on 2 CPU
 cores shared with other jobs.
+
+Variant `rtd` (--config=configs/pretrain_cnn.py:rtd): the same encoder, data and steps trained as
+ELECTRA's discriminator (replaced-token detection, config.task 'rtd'), with a generator with half
+the filters (50 per width) sharing its token embedding; init_from transfers the discriminator's
+encoder.
+Result: not run yet.
 """
 
 from textcls_jax import config_base
 
 
-def get_config():
+VARIANTS = ('', 'rtd')
+
+
+def get_config(variant: str = ''):
+  config_base.check_variant(__file__, variant, VARIANTS)
   # The same encoder as configs/sst2_cnn.py, so that the fine-tuning run can start from it.
-  return config_base.pretraining_config(config_base.cnn_model(), num_steps=3000)
+  c = config_base.pretraining_config(config_base.cnn_model(), num_steps=3000)
+  return config_base.replaced_token_detection(c, 0.5) if variant else c

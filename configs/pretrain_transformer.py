@@ -10,14 +10,25 @@ Result (2026-11-29, seed 0, the model code of commit 214aae8):
 held-out Gutenberg perplexity 72.7 after 3,000 steps (12.3 M tokens; 390 @1000, 85.6 @2000), 80.7
 minutes on 2 CPU cores, partly shared with other jobs (0.78 steps/s alone). Without the embedding
 LayerNorm the same pretraining reached perplexity 93.6 (docs/pretraining.md).
+
+Variant `rtd` (--config=configs/pretrain_transformer.py:rtd): the same encoder, data and steps
+trained as ELECTRA's discriminator (replaced-token detection, config.task 'rtd'), with a generator
+of one block with a quarter of the MLP (256) sharing its token embedding; init_from transfers the
+discriminator's encoder.
+Result: not run yet.
 """
 
 from textcls_jax import config_base
 
 
-def get_config():
+VARIANTS = ('', 'rtd')
+
+
+def get_config(variant: str = ''):
+  config_base.check_variant(__file__, variant, VARIANTS)
   # The encoder of configs/sst2_transformer.py with a LayerNorm on its summed embeddings, the
   # encoder that configs/sst2_transformer.py:pretrained fine-tunes.
   model = config_base.transformer_model()
   model.embed_norm = True
-  return config_base.pretraining_config(model, num_steps=3000)
+  c = config_base.pretraining_config(model, num_steps=3000)
+  return config_base.replaced_token_detection(c, 0.25) if variant else c

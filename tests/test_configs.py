@@ -14,6 +14,7 @@ import pytest
 from conftest import shipped_config_specs
 
 from textcls_jax import config_base
+from textcls_jax import experiment
 from textcls_jax import masking
 from textcls_jax import models
 from textcls_jax import tasks
@@ -63,15 +64,10 @@ def test_config_builds_its_model_and_takes_a_train_step(spec):
   batch = {'tokens': jnp.asarray(tokens), 'weight': jnp.ones(2, jnp.float32)}
   # Initialized at the config's full length, as experiment.py does (a transformer refuses a length
   # above model.max_len); trained on the short batch.
-  if config.task == 'mlm':
-    model = models.build_masked_lm(config.model, vocab)
-    init_inputs = (jnp.ones((1, full), jnp.int32),
-                   jnp.zeros((1, masking.num_predictions(full, config.mlm.rate)), jnp.int32))
-    k = masking.num_predictions(length, config.mlm.rate)
-    objective = functools.partial(
-        tasks.mlm_objective, vocab_size=vocab, rate=config.mlm.rate,
-        mask_fraction=config.mlm.mask_fraction, random_fraction=config.mlm.random_fraction,
-        max_predictions=k)
+  if config.task in config_base.PRETRAINING_TASKS:
+    model, init_inputs = models.build_for_task(config, vocab)
+    objective, _ = experiment.pretraining_objective(
+        config, vocab, masking.num_predictions(length, config.mlm.rate))
   else:
     assert config.task == 'classify', config.task
     model = models.build_classifier(config.model, vocab, 2)

@@ -52,11 +52,14 @@ for _ in range(4):
     tokens[i, n:] = 0
   batches.append({{'tokens': tokens, 'label': rng.integers(0, 3, global_batch).astype(np.int32),
                    'weight': np.ones(global_batch, np.float32)}})
-if task == 'mlm':
+if task in ('mlm', 'rtd'):
   k = masking.num_predictions(length, 0.15)
   inputs = (jnp.ones((1, length), jnp.int32), jnp.zeros((1, k), jnp.int32))
   objective = functools.partial(tasks.mlm_objective, vocab_size=vocab, rate=0.15,
                                 mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
+  if task == 'rtd':
+    objective = functools.partial(tasks.rtd_objective, discriminator_weight=50.0,
+                                  temperature=1.0, **objective.keywords)
   for b in batches: del b['label']
 else:
   inputs = (jnp.ones((1, length), jnp.int32),)
@@ -70,8 +73,9 @@ results = {{}}
 for name, mode, n, dropout in (('jit8', 'jit', 8, 0.3), ('jit1', 'jit', 1, 0.3),
                                ('pmap8', 'pmap', 8, 0.0), ('jit1_nodrop', 'jit', 1, 0.0)):
   set_dropout(dropout)
-  model = (models.build_masked_lm(config.model, vocab) if task == 'mlm' else
-           models.build_classifier(config.model, vocab, 3))
+  model = {{'mlm': lambda: models.build_masked_lm(config.model, vocab),
+           'rtd': lambda: models.build_replaced_token_detector(config.model, vocab, 0.5),
+           'classify': lambda: models.build_classifier(config.model, vocab, 3)}}[task]()
   dp = parallel.DataParallel(mode, jax.devices()[:n])
   state = dp.put_state(train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
   step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))
@@ -89,7 +93,8 @@ print(json.dumps(results))
 
 
 @pytest.mark.parametrize('task,family', [('classify', 'cnn'), ('classify', 'transformer'),
-                                         ('mlm', 'rnn'), ('mlm', 'transformer')])
+                                         ('mlm', 'rnn'), ('mlm', 'transformer'),
+                                         ('rtd', 'transformer')])
 def test_pmap_mesh_and_one_device_agree(task, family):
   out = json.loads(run_python(EQUIVALENCE.format(task=task, family=family), devices=8)
                    .strip().splitlines()[-1])

@@ -69,6 +69,7 @@ def _config(kind, family, tmp_path, data_dir):
     config = tiny_config(data_dir, family, steps=30)
   else:
     config = _mlm_config(tmp_path, family)
+    config.task = kind
     config.train.num_steps = 40
     config.train.log_every_steps = 10
     config.train.eval_every_steps = 20
@@ -102,7 +103,7 @@ def test_stop_anywhere_then_resume_equals_an_uninterrupted_run(data_dir, tmp_pat
                            train_step_calls)
 
 
-@pytest.mark.parametrize('kind,family', [('classify', 'rnn'), ('mlm', 'cnn')])
+@pytest.mark.parametrize('kind,family', [('classify', 'rnn'), ('mlm', 'cnn'), ('rtd', 'cnn')])
 def test_resume_with_gradient_accumulation_equals_an_uninterrupted_run(data_dir, tmp_path,
                                                                        monkeypatch, caplog,
                                                                        train_step_calls, kind,

@@ -37,10 +37,16 @@ def check_variant(config_path: str, variant: str, variants: tuple[str, ...]) -> 
     raise VariantError(f'{name}: no variant {variant!r}; it has {known} (PATH:VARIANT)')
 
 
+# The pretraining objectives: a masked language model, and ELECTRA's replaced-token detection.
+PRETRAINING_TASKS = ('mlm', 'rtd')
+
+
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
-  c.task = 'classify'  # 'classify' or 'mlm' (masked-language-model pretraining).
+  # 'classify', or a pretraining objective: 'mlm' (masked language model) or 'rtd' (ELECTRA's
+  # replaced-token detection: a small MLM generator proposes tokens, the encoder spots them).
+  c.task = 'classify'
   c.init_from = ''  # A pretraining workdir: its encoder and tokenizer start this run.
   # JAX's persistent compilation cache: a folder, 'off', or '' for $TEXTCLS_JAX_COMPILATION_CACHE,
   # else ~/.cache/textcls-jax/jax (textcls_jax/compile_cache.py).
@@ -76,7 +82,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
   c.data.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
 
-  # Pretraining (task 'mlm'): unlabeled sources 'KIND:LOCATION[@split]', mixed by weight.
+  # Pretraining (task 'mlm' or 'rtd'): unlabeled sources 'KIND:LOCATION[@split]', mixed by weight.
   c.data.corpus_sources = ()
   c.data.corpus_weights = ()  # () weighs the sources equally.
   c.data.corpus_eval = ''  # Held-out text; '' holds out dev_fraction of the first source's tail.
@@ -87,6 +93,15 @@ def base_config() -> ml_collections.ConfigDict:
   c.mlm.rate = 0.15
   c.mlm.mask_fraction = 0.8  # Of the picked tokens: replaced by [MASK] ...
   c.mlm.random_fraction = 0.1  # ... by a random token; the rest stay as they are.
+
+  # Task 'rtd' masks with the mlm keys above (ELECTRA: rate 0.15, mask_fraction 0.85, random 0).
+  c.rtd = ml_collections.ConfigDict()
+  c.rtd.generator_size = 0.25  # The generator's width (Transformer: depth, MLP) x this.
+  # ELECTRA's lambda: loss = generator CE (mean over masked positions) + this x discriminator
+  # BCE (mean over tokens). Computed over the batch's masked positions as its one count, the
+  # token term weighing rate x this, which is exact when the batch masks `rate` of its tokens.
+  c.rtd.discriminator_weight = 50.0
+  c.rtd.temperature = 1.0  # Of the generator's samples.
 
   c.finetune = ml_collections.ConfigDict()
   c.finetune.freeze_encoder_steps = 0  # Train only the new head for this many steps.
@@ -201,6 +216,17 @@ def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,
   c.optim.warmup_steps = num_steps // 10
   return c
 
+
+
+def replaced_token_detection(c: ml_collections.ConfigDict,
+                             generator_size: float) -> ml_collections.ConfigDict:
+  """Turns a pretraining config into ELECTRA's objective (task 'rtd') with its masking: 15% of
+  the tokens picked, 85% of those shown to the generator as [MASK] and the rest as themselves."""
+  c.task = 'rtd'
+  c.mlm.mask_fraction = 0.85
+  c.mlm.random_fraction = 0.0
+  c.rtd.generator_size = generator_size
+  return c
 
 # The sentence-classification benchmarks of Kim (2014), Table 2, as the files in ../shared/data
 # hold them: (source under data_dir, text field, label field, eval split ('' carves dev from

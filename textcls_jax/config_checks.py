@@ -23,7 +23,7 @@ from textcls_jax import config_base
 from textcls_jax.data import sources
 from textcls_jax.data import tokenizer as tok
 
-TASKS = ('classify', 'mlm')
+TASKS = ('classify',) + config_base.PRETRAINING_TASKS
 
 # Keys a resumed run may change: how long it trains, how often it logs, evaluates and saves, how
 # many checkpoints it keeps, how it reacts to faults, how the same batches are spread over the
@@ -149,6 +149,9 @@ RULES: dict[str, Rule] = {
     'mlm.rate': RATE,
     'mlm.mask_fraction': FRACTION,
     'mlm.random_fraction': FRACTION,
+    'rtd.generator_size': (lambda v: _is_number(v) and 0 < v <= 1, 'a number in (0, 1]'),
+    'rtd.discriminator_weight': POSITIVE_NUMBER,
+    'rtd.temperature': POSITIVE_NUMBER,
     'finetune.freeze_encoder_steps': NON_NEGATIVE_INT,
     'finetune.layer_decay': RATE,
     'tokenizer.model_path': STRING,
@@ -208,7 +211,8 @@ RULES: dict[str, Rule] = {
 
 # The dev figures a checkpoint can be ranked by, per task.
 BEST_METRICS = {'classify': ('accuracy', 'macro_f1', 'loss'),
-                'mlm': ('loss', 'accuracy', 'perplexity')}
+                'mlm': ('loss', 'accuracy', 'perplexity'),
+                'rtd': ('loss', 'accuracy', 'perplexity')}
 
 
 def flatten(config: Mapping, prefix: str = '') -> dict[str, Any]:
@@ -246,7 +250,7 @@ def problems(config) -> list[str]:
     bad('mlm.random_fraction', f'at most 1 - mlm.mask_fraction = '
         f'{1 - flat["mlm.mask_fraction"]:g} (the two are shares of the picked tokens)')
   if flat.get('model.name') == 'transformer':
-    length_key = 'data.seq_len' if task == 'mlm' else 'data.max_len'
+    length_key = 'data.max_len' if task == 'classify' else 'data.seq_len'
     if flat.get(length_key, 0) > flat.get('model.max_len', 0):
       bad(length_key, f'at most model.max_len={flat["model.max_len"]} (the position embeddings '
           'the Transformer has)')
@@ -263,10 +267,10 @@ def problems(config) -> list[str]:
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
-  if task == 'mlm':
+  if task in config_base.PRETRAINING_TASKS:
     specs = flat.get('data.corpus_sources', [])
     if not specs:
-      bad('data.corpus_sources', 'a non-empty tuple of unlabeled sources for task mlm')
+      bad('data.corpus_sources', f'a non-empty tuple of unlabeled sources for task {task}')
     wrong = [spec for spec in specs if not _spec_kind_ok(spec)]
     if wrong:  # Named once: a string where the tuple belongs would fail on every character.
       bad('data.corpus_sources', f'a tuple of KIND:LOCATION[@split] specs ({wrong[0]!r} is not one)')

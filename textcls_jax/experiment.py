@@ -39,7 +39,7 @@ def build_experiment(config, workdir: str, *, train_batch: int, eval_batch: int,
   if config.task not in config_checks.TASKS:
     raise ValueError(f'unknown task {config.task!r}; choose from {", ".join(config_checks.TASKS)}')
   args = (config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts, host_id)
-  return _mlm(*args) if config.task == 'mlm' else _classification(*args)
+  return _classification(*args) if config.task == 'classify' else _pretraining(*args)
 
 
 def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,
@@ -65,18 +65,28 @@ def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, nu
                     if data.test_texts is not None else None))
 
 
-def _mlm(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,
+def pretraining_objective(config, vocab_size: int, max_predictions: int) -> tuple:
+  """(objective, summarize) of config.task 'mlm' or 'rtd', masking with config.mlm's keys and
+  scoring max_predictions positions a sequence."""
+  masks = dict(vocab_size=vocab_size, rate=config.mlm.rate,
+               mask_fraction=config.mlm.mask_fraction,
+               random_fraction=config.mlm.random_fraction, max_predictions=max_predictions)
+  if config.task == 'mlm':
+    return functools.partial(tasks.mlm_objective, **masks), tasks.summarize_mlm
+  return (functools.partial(tasks.rtd_objective, **masks,
+                            discriminator_weight=config.rtd.discriminator_weight,
+                            temperature=config.rtd.temperature), tasks.summarize_rtd)
+
+
+def _pretraining(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,
          host_id) -> Experiment:
   from textcls_jax.data import corpus
   data = prepare.prepare_pretraining(config, workdir, tokenizer_path)
   seq_len = config.data.seq_len
   vocab_size = data.tokenizer.vocab_size
   model, init_inputs = models.build_for_task(config, vocab_size)
-  k = masking.num_predictions(seq_len, config.mlm.rate)
-  objective = functools.partial(
-      tasks.mlm_objective, vocab_size=vocab_size, rate=config.mlm.rate,
-      mask_fraction=config.mlm.mask_fraction, random_fraction=config.mlm.random_fraction,
-      max_predictions=k)
+  objective, summarize = pretraining_objective(
+      config, vocab_size, masking.num_predictions(seq_len, config.mlm.rate))
   def train_batches(start_step):
     return corpus.mlm_train_batches(
         data.train_tokens, data.weights, seq_len=seq_len, batch_size=train_batch,
@@ -85,5 +95,5 @@ def _mlm(config, workdir, tokenizer_path, train_batch, eval_batch, num_hosts,
       data.eval_tokens, seq_len=seq_len, batch_size=eval_batch,
       max_batches=config.eval.max_batches, num_hosts=num_hosts, host_id=host_id)
   return Experiment(
-      model=model, init_inputs=init_inputs, objective=objective, summarize=tasks.summarize_mlm,
+      model=model, init_inputs=init_inputs, objective=objective, summarize=summarize,
       train_batches=train_batches, eval_batches=lambda: eval_batches)

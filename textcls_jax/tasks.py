@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 from textcls_jax import masking
+from textcls_jax import vocab
 
 
 def classification_loss(logits, labels, weights):
@@ -125,6 +126,85 @@ def summarize_mlm(sums, label_names=None, per_class: bool = False) -> dict:
   loss = float(sums['loss_sum']) / max(count, 1e-8)
   return {'loss': loss, 'accuracy': float(sums['correct']) / max(count, 1e-8),
           'perplexity': float(np.exp(min(loss, 50.0))), 'count': count}
+
+
+def replace_with_samples(rng, tokens, logits, positions, weights, temperature: float = 1.0,
+                         row_offset=0):
+  """ELECTRA's corruption: each picked position takes a token sampled from the generator.
+
+  tokens int32 [B, T] (original), logits float32 [B, K, V] (the generator's, at positions),
+  positions int32 [B, K], weights float32 [B, K] (0: filler, left as it is). Row i samples with
+  fold_in(rng, row_offset + i), so the samples do not depend on the device split.
+  Returns (corrupted tokens int32 [B, T], replaced bool [B, T]): a position is 'replaced' only
+  where the sample differs from the original token (a sampled original counts as original).
+  Special ids (pad, unk, [CLS], [MASK]) are never sampled: a sampled pad would read as padding.
+  """
+  logits = jax.lax.stop_gradient(logits.astype(jnp.float32)) / temperature
+  logits = jnp.where(jnp.arange(logits.shape[-1]) < vocab.NUM_SPECIAL, -jnp.inf, logits)
+  keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(row_offset + jnp.arange(tokens.shape[0]))
+  samples = jax.vmap(jax.random.categorical)(keys, logits).astype(tokens.dtype)
+  def one(row, pos, sample, w):
+    return row.at[pos].set(jnp.where(w > 0, sample, row[pos]))
+  corrupted = jax.vmap(one)(tokens, positions, samples, weights)
+  return corrupted, corrupted != tokens
+
+
+def rtd_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vocab_size: int,
+                  rate: float, mask_fraction: float, random_fraction: float, max_predictions: int,
+                  discriminator_weight: float, temperature: float):
+  """Replaced-token detection (ELECTRA). batch: tokens int32 [B, T], weight float32 [B].
+
+  The generator sees the MLM-masked tokens (masking.mask_tokens, the MLM's masks) and is trained as
+  the MLM is; its samples replace the picked tokens; the discriminator classifies every non-pad
+  position of the result as original or replaced. The loss is normalized by the masked count:
+  (generator CE sum + rate x discriminator_weight x discriminator BCE sum) / count.
+  """
+  mask_rng, sample_rng, dropout_rng = jax.random.split(rng, 3)
+  inputs, positions, targets, weights = masking.mask_tokens(
+      mask_rng, batch['tokens'], rate=rate, mask_fraction=mask_fraction,
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions,
+      row_offset=row_offset)
+  weights = weights * batch['weight'][:, None]
+  def rngs(i):
+    return {'dropout': jax.random.fold_in(jax.random.fold_in(dropout_rng, i), row_offset)} \
+        if train else {}
+  variables = {'params': params}
+  gen_logits = apply_fn(variables, inputs, positions, train=train, rngs=rngs(0),
+                        method='generate')
+  corrupted, replaced = replace_with_samples(sample_rng, batch['tokens'], gen_logits, positions,
+                                             weights, temperature, row_offset)
+  disc_logits = apply_fn(variables, corrupted, train=train, rngs=rngs(1), method='discriminate')
+  token_weights = (batch['tokens'] != vocab.PAD_ID) * batch['weight'][:, None]
+  disc_losses = optax.sigmoid_binary_cross_entropy(disc_logits, replaced.astype(jnp.float32))
+  flagged = disc_logits > 0
+  gen = mlm_metric_sums(gen_logits, targets, weights)
+  disc_sum = (disc_losses * token_weights).sum()
+  sums = {'loss_sum': gen['loss_sum'] + rate * discriminator_weight * disc_sum,
+          'count': gen['count'], 'correct': gen['correct'],
+          'generator_loss_sum': gen['loss_sum'],
+          'tokens': token_weights.sum(),
+          'discriminator_loss_sum': disc_sum,
+          'discriminator_correct': ((flagged == replaced) * token_weights).sum(),
+          'replaced': (replaced * token_weights).sum(),
+          'flagged': (flagged * token_weights).sum(),
+          'flagged_replaced': ((flagged & replaced) * token_weights).sum()}
+  return sums['loss_sum'] / jnp.maximum(sums['count'], 1e-8), sums
+
+
+def summarize_rtd(sums, label_names=None, per_class: bool = False) -> dict:
+  """RTD metric sums -> the loss, the discriminator's accuracy, precision and recall on replaced
+  tokens over every token, the replaced share, and the generator's accuracy and perplexity."""
+  del label_names, per_class  # Same signature as summarize_classification.
+  sums = jax.tree.map(np.asarray, sums)
+  ratio = lambda a, b: float(sums[a]) / max(float(sums[b]), 1e-8)
+  generator_loss = ratio('generator_loss_sum', 'count')
+  return {'loss': ratio('loss_sum', 'count'), 'accuracy': ratio('discriminator_correct', 'tokens'),
+          'discriminator_loss': ratio('discriminator_loss_sum', 'tokens'),
+          'replaced_share': ratio('replaced', 'tokens'),
+          'replaced_precision': ratio('flagged_replaced', 'flagged'),
+          'replaced_recall': ratio('flagged_replaced', 'replaced'),
+          'generator_accuracy': ratio('correct', 'count'), 'generator_loss': generator_loss,
+          'perplexity': float(np.exp(min(generator_loss, 50.0))), 'count': float(sums['count'])}
 
 
 def sums_to_json(sums) -> Optional[dict]:

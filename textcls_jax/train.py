@@ -139,8 +139,8 @@ def evaluate(eval_fn, state, batches, rng, summarize, label_names=None) -> dict:
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains as `config` says (task 'classify' or 'mlm') in `workdir`, resuming from its latest
-  checkpoint, data-parallel over every device of every host. Returns the last evaluation's figures.
+  """Trains as `config` says (task 'classify', 'mlm' or 'rtd') in `workdir`, resuming from its
+  latest checkpoint, data-parallel over every device of every host. Returns the last evaluation's figures.
 
   Before anything is written: the config's values are checked (ConfigError), and so is a re-run's
   config against the workdir's saved one (ConfigError naming each key whose change the saved state

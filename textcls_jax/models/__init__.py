@@ -1,5 +1,5 @@
 """Model registry: `config.model.name` -> encoder class; `build_for_task(config, ...)` -> the model
-a run trains (a classifier or a masked LM) with its example inputs."""
+a run trains (a classifier, a masked LM or a replaced-token detector) with its example inputs."""
 
 from __future__ import annotations
 
@@ -7,17 +7,24 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from textcls_jax import config_base
 from textcls_jax import masking
 
 from textcls_jax.models.cnn import CNNEncoder
 from textcls_jax.models.heads import ClassificationHead, Classifier, MaskedLM, MLMHead
+from textcls_jax.models.heads import ReplacedTokenDetector
 from textcls_jax.models.rnn import RNNEncoder
 from textcls_jax.models.transformer import TransformerEncoder
 
 ENCODERS = {'rnn': RNNEncoder, 'cnn': CNNEncoder, 'transformer': TransformerEncoder}
 _HEAD_KEYS = ('head_hidden_dim', 'head_dropout', 'tie_embeddings')
 # Encoder dataclass fields that are not config keys (Flax's own, and the tokenizer's vocabulary).
-_NOT_CONFIG_FIELDS = frozenset({'parent', 'name', 'vocab_size'})
+_NOT_CONFIG_FIELDS = frozenset({'parent', 'name', 'vocab_size', 'token_embed'})
+# What an ELECTRA generator shrinks, per family: its width (CNN filters, RNN hidden units), or for
+# the Transformer, whose width is its embedding's (shared with the discriminator), its depth and
+# its MLP.
+GENERATOR_SIZES = {'cnn': ('num_filters',), 'rnn': ('hidden_dim',),
+                   'transformer': ('num_layers', 'mlp_dim')}
 
 
 def build_encoder(model_config, vocab_size: int):
@@ -65,17 +72,35 @@ def build_masked_lm(model_config, vocab_size: int) -> MaskedLM:
                   tie_embeddings=model_config.get('tie_embeddings', True))
 
 
+def generator_fields(model_config, size: float) -> tuple:
+  """((field, value), ...): the encoder fields of an ELECTRA generator `size` times the
+  discriminator's (config.model), each at least 1."""
+  return tuple((k, max(1, int(round(model_config[k] * size))))
+               for k in GENERATOR_SIZES[model_config.name])
+
+
+def build_replaced_token_detector(model_config, vocab_size: int,
+                                  generator_size: float) -> ReplacedTokenDetector:
+  return ReplacedTokenDetector(encoder=build_encoder(model_config, vocab_size),
+                               generator_fields=generator_fields(model_config, generator_size),
+                               embed_dim=embedding_dim(model_config))
+
+
 def build_for_task(config, vocab_size: int, num_classes: int = 0) -> tuple:
   """(model, init_inputs) for `config.task`, the one place that says what each task trains.
 
   'classify': a Classifier with num_classes outputs; init_inputs (tokens int32 [1, data.max_len],).
   'mlm': a MaskedLM; init_inputs (tokens int32 [1, data.seq_len], positions int32 [1, K]), K the
   masked positions per sequence (masking.num_predictions).
+  'rtd': a ReplacedTokenDetector (generator config.rtd.generator_size times the encoder); the
+  same init_inputs as 'mlm'.
   """
-  if config.get('task', 'classify') == 'mlm':
+  task = config.get('task', 'classify')
+  if task in config_base.PRETRAINING_TASKS:
     seq_len = config.data.seq_len
     k = masking.num_predictions(seq_len, config.mlm.rate)
-    return build_masked_lm(config.model, vocab_size), (jnp.ones((1, seq_len), jnp.int32),
-                                                       jnp.zeros((1, k), jnp.int32))
+    model = (build_masked_lm(config.model, vocab_size) if task == 'mlm' else
+             build_replaced_token_detector(config.model, vocab_size, config.rtd.generator_size))
+    return model, (jnp.ones((1, seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32))
   return (build_classifier(config.model, vocab_size, num_classes),
           (jnp.ones((1, config.data.max_len), jnp.int32),))

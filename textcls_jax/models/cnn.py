@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -26,11 +26,15 @@ class CNNEncoder(nn.Module):
   dropout: float = 0.5
   pooling: str = 'max'
   dtype: str = 'float32'
+  # Another module's token embedding to use instead of one of its own (an ELECTRA generator
+  # shares its discriminator's); None makes its own.
+  token_embed: Optional[nn.Module] = None
 
   def setup(self):
     dtype = common.compute_dtype(self.dtype)
-    self.embed = nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype,
-                          embedding_init=nn.initializers.normal(stddev=0.1), name='embed')
+    self.embed = (self.token_embed if self.token_embed is not None else
+                  nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype,
+                           embedding_init=nn.initializers.normal(stddev=0.1), name='embed'))
     self.convs = [[nn.Conv(self.num_filters, (w,), padding='SAME', dtype=dtype,
                            name=f'conv_{layer}_w{w}') for w in self.filter_widths]
                   for layer in range(self.num_layers)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -71,3 +73,50 @@ class MaskedLM(nn.Module):
     sequence, _ = self.encoder(tokens, tokens != vocab.PAD_ID, train=train)
     gathered = jnp.take_along_axis(sequence, positions[..., None], axis=1)
     return self.head(gathered, self.encoder.embed if self.tie_embeddings else None)
+
+
+class DiscriminatorHead(nn.Module):
+  """states [B, T, H] -> logits float32 [B, T], one per position (> 0: replaced): Dense to H,
+  GELU, Dense to one score (ELECTRA's discriminator head)."""
+
+  @nn.compact
+  def __call__(self, states):
+    x = nn.gelu(nn.Dense(states.shape[-1], dtype=states.dtype, name='transform')(states))
+    return nn.Dense(1, dtype=jnp.float32, name='out')(x)[..., 0].astype(jnp.float32)
+
+
+class ReplacedTokenDetector(nn.Module):
+  """ELECTRA's pair: a small masked-LM generator proposes tokens for the masked positions, and the
+  discriminator (`encoder`, what init_from transfers) tells every position original or replaced.
+
+  The generator is an encoder of the discriminator's family and class with `generator_fields`
+  changed (smaller), reading the discriminator's token embedding (shared, so the embedding is
+  stored once, under encoder/embed) and projecting onto the vocabulary through it.
+
+  generate: masked tokens int32 [B, T], positions int32 [B, K] -> logits float32 [B, K, V].
+  discriminate: tokens int32 [B, T] -> logits float32 [B, T].
+  __call__ runs both (it exists so that `init` makes every parameter).
+  """
+  encoder: nn.Module
+  generator_fields: tuple = ()  # ((field, value), ...): how the generator's encoder differs.
+  embed_dim: int = 256
+
+  def setup(self):
+    fields = {f.name: getattr(self.encoder, f.name) for f in dataclasses.fields(self.encoder)
+              if f.name not in ('parent', 'name')}
+    fields.update(dict(self.generator_fields), token_embed=self.encoder.embed)
+    self.generator = MaskedLM(
+        encoder=type(self.encoder)(**fields),
+        head=MLMHead(vocab_size=self.encoder.vocab_size, embed_dim=self.embed_dim),
+        tie_embeddings=True)
+    self.discriminator_head = DiscriminatorHead()
+
+  def generate(self, tokens, positions, train: bool = False):
+    return self.generator(tokens, positions, train=train)
+
+  def discriminate(self, tokens, train: bool = False):
+    sequence, _ = self.encoder(tokens, tokens != vocab.PAD_ID, train=train)
+    return self.discriminator_head(sequence)
+
+  def __call__(self, tokens, positions, train: bool = False):
+    return self.generate(tokens, positions, train), self.discriminate(tokens, train)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -25,13 +27,17 @@ class RNNEncoder(nn.Module):
   dropout: float = 0.1
   pooling: str = 'max'
   dtype: str = 'float32'
+  # Another module's token embedding to use instead of one of its own (an ELECTRA generator
+  # shares its discriminator's); None makes its own.
+  token_embed: Optional[nn.Module] = None
 
   def setup(self):
     if self.cell not in _CELLS:
       raise ValueError(f'unknown model.cell {self.cell!r}; choose from {", ".join(_CELLS)}')
     dtype = common.compute_dtype(self.dtype)
-    self.embed = nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype,
-                          embedding_init=nn.initializers.normal(stddev=0.1), name='embed')
+    self.embed = (self.token_embed if self.token_embed is not None else
+                  nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype,
+                           embedding_init=nn.initializers.normal(stddev=0.1), name='embed'))
     layers = []
     for i in range(self.num_layers):
       make = lambda name: nn.RNN(_CELLS[self.cell](self.hidden_dim, dtype=dtype), name=name)

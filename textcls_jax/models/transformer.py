@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -148,12 +150,16 @@ class TransformerEncoder(nn.Module):
   pooling: str = 'cls'
   embed_norm: bool = False
   dtype: str = 'float32'
+  # Another module's token embedding to use instead of one of its own (an ELECTRA generator
+  # shares its discriminator's); None makes its own.
+  token_embed: Optional[nn.Module] = None
 
   def setup(self):
     dtype = common.compute_dtype(self.dtype)
     init = nn.initializers.normal(stddev=0.02)
-    self.embed = nn.Embed(self.vocab_size, self.hidden_dim, dtype=dtype, embedding_init=init,
-                          name='embed')
+    self.embed = (self.token_embed if self.token_embed is not None else
+                  nn.Embed(self.vocab_size, self.hidden_dim, dtype=dtype, embedding_init=init,
+                           name='embed'))
     self.pos_embed = self.param('pos_embed', init, (self.max_len, self.hidden_dim))
     self.blocks = [Block(self.num_heads, self.mlp_dim, self.dropout, self.attention_dropout, dtype,
                          name=f'block_{i}') for i in range(self.num_layers)]
