@@ -250,11 +250,12 @@ SENTENCE_BENCHMARKS = {
 }
 
 
-def sentence_benchmark(c: ml_collections.ConfigDict, name: str, epochs: int,
+def sentence_benchmark(c: ml_collections.ConfigDict, name: str, epochs: int, min_steps: int = 0,
                        data_dir: str = '../shared/data') -> ml_collections.ConfigDict:
   """Points c at one of SENTENCE_BENCHMARKS with its splits (10-fold CV on MR, SUBJ, CR and MPQA; a
-  held-out 10% test split and 3 seeds on the others) and trains `epochs` epochs at a batch of 50,
-  evaluating and saving each epoch so that dev chooses the checkpoint (early stopping)."""
+  held-out 10% test split and 3 seeds on the others) and trains `epochs` epochs at a batch of 50
+  (more on a small dataset, to reach min_steps), evaluating and saving each epoch so that dev
+  chooses the checkpoint (early stopping)."""
   source, text_field, label_field, eval_split, folds, epoch, reference = SENTENCE_BENCHMARKS[name]
   c.data.source = source.format(data_dir)
   c.data.text_field = text_field
@@ -266,7 +267,7 @@ def sentence_benchmark(c: ml_collections.ConfigDict, name: str, epochs: int,
   c.reproduce.seeds = (0,) if folds else (0, 1, 2)
   c.reproduce.reference = reference
   c.train.batch_size = 50
-  c.train.num_steps = epochs * epoch
+  c.train.num_steps = max(epochs, -(-min_steps // epoch)) * epoch
   c.train.log_every_steps = epoch
   c.train.eval_every_steps = epoch
   c.checkpoint.every_steps = epoch
