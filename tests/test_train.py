@@ -96,9 +96,11 @@ def test_predict_api_and_cli(data_dir, tmp_path):
     assert a['probabilities'] == pytest.approx(b['probabilities'], abs=1e-5)
   inputs = tmp_path / 'in.txt'
   inputs.write_text('lovely story\npoor plot\n')
+  # The environment a user has: not the suite's TF_CPP_MIN_LOG_LEVEL, so predict's own default.
+  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
   result = subprocess.run(
       [sys.executable, '-m', 'textcls_jax.predict', f'--workdir={tmp_path}', f'--input={inputs}'],
-      capture_output=True, text=True, cwd=REPO, timeout=300)
+      capture_output=True, text=True, cwd=REPO, timeout=300, env=env)
   assert result.returncode == 0, result.stderr[-2000:]
   lines = [json.loads(line) for line in result.stdout.splitlines()]
   assert [(l['text'], l['label']) for l in lines] == [('lovely story', 'pos'), ('poor plot', 'neg')]

@@ -172,7 +172,7 @@ def main(argv):
 
 def run():
   from textcls_jax import quiet
-  quiet.quiet_native_logs(verbose='--verbose' in sys.argv)
+  quiet.quiet_native_logs(verbose='--verbose' in sys.argv, errors=False)
   _define_flags()
   app.run(main)
 

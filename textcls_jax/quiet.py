@@ -14,10 +14,12 @@ import os
 import sys
 
 
-def quiet_native_logs(verbose: bool = False) -> None:
-  """TensorFlow's and XLA's C++ logging at ERROR and above (set by the user: theirs wins). Call
-  before TensorFlow or JAX is imported."""
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '0' if verbose else '2')
+def quiet_native_logs(verbose: bool = False, errors: bool = True) -> None:
+  """TensorFlow's and XLA's C++ logging at ERROR and above, or with errors=False only FATAL (set
+  by the user: theirs wins). Call before TensorFlow or JAX is imported. Some machines print
+  harmless ERROR lines from C++ (a failed CUDA probe where CUDA is installed without a GPU, oneDNN
+  CPU-feature notices), which a command whose output is its product leaves out."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '0' if verbose else '2' if errors else '3')
 
 
 @contextlib.contextmanager
