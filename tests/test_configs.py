@@ -120,3 +120,31 @@ def test_the_readme_results_table_quotes_the_configs_docstring(spec, accuracy):
   assert variant in sections, (spec, list(sections))
   quoted = re.search(r'dev accuracy ([0-9.]+)', sections[variant])
   assert quoted and quoted.group(1) == accuracy, (spec, quoted and quoted.group(1), accuracy)
+
+
+def _reproduction_rows():
+  """(spec, runs, test, dev) of each row of the README's reproduction tables (the runner's --rows
+  tables: row | config | encoder | runs | test accuracy | dev accuracy | read against | training)."""
+  results = (REPO / 'README.md').read_text().split('## Results', 1)[1].split('\n## ', 1)[0]
+  tables = ['| row | config |' + t.split('\n\n', 1)[0]
+            for t in results.split('\n\n| row | config |')[1:]]
+  rows = [row for table in tables for row in re.findall(
+      r'^\| \w+ \| `(configs/[^`]+)` \| [^|]+ \| ([^|]+) \| ([0-9.]+ ± [0-9.]+) \| '
+      r'([0-9.]+ ± [0-9.]+) \|', table, re.M)]
+  assert len(tables) >= 2 and len(rows) >= 15, results
+  return rows
+
+
+@pytest.mark.parametrize('spec,runs,test,dev', _reproduction_rows())
+def test_the_readme_reproduction_tables_quote_the_configs_docstrings(spec, runs, test, dev):
+  """One home per number: each row's test and dev figures are its line in the config's docstring
+  ('  NAME  RUNS  test T ± S  dev D ± S ...')."""
+  path, _, variant = spec.partition(':')
+  doc = ast.get_docstring(ast.parse((REPO / path).read_text()))
+  line = re.search(rf'^  {variant} +(\d+) (folds|seeds) +test ([0-9.]+ ± [0-9.]+) +dev '
+                   rf'([0-9.]+ ± [0-9.]+)', doc, re.M)
+  assert line, (spec, 'no line for the row in the docstring')
+  assert (line.group(3), line.group(4)) == (test, dev), (spec, line.groups(), test, dev)
+  count, unit = line.group(1), line.group(2)
+  assert (runs.startswith((f'{count} folds', f'{count} of ')) if unit == 'folds'
+          else runs.endswith(f'{count} seeds')), (spec, runs)
