@@ -13,7 +13,12 @@ Variant `rtd` (--config=configs/pretrain_cnn.py:rtd): the same encoder, data and
 ELECTRA's discriminator (replaced-token detection, config.task 'rtd'), with a generator with half
 the filters (50 per width) sharing its token embedding; init_from transfers the discriminator's
 encoder.
-Result: not run yet.
+Result (2026-12-02, seed 0, commit 005fac1, 2 AMD EPYC cores with AVX-512, a test suite running
+beside it for most of the run): after 3,000 steps (12.3 M tokens), held-out Gutenberg: generator
+perplexity 45.0; the discriminator calls 89.2% of tokens right where 89.1% are original (its loss
+0.328 against 0.346 for the best constant guess; it finds 1.1% of the replaced tokens). 15.8
+minutes (5.2 steps/s alone at the end). Fine-tuned on SST-2 sentences it does no better than MLM
+(configs/sentence_families.py).
 """
 
 from textcls_jax import config_base
