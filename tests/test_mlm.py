@@ -162,24 +162,31 @@ def test_pretraining_reduces_mlm_loss(tmp_path, family):
   assert dev[-1]['perplexity'] < 60  # Below the uniform guess over the vocabulary.
 
 
-def test_pretrained_encoder_loads_exactly_into_a_classifier(tmp_path):
+def fine_tune_one_frozen_step(tmp_path, pre: str, model_config):
+  """A classifier of model_config started from the pretraining workdir `pre` and trained one step
+  with its encoder frozen, in tmp_path/'fine' on a small sentiment TSV. Returns (its config, the
+  parameters of its checkpoint)."""
   from test_train import tiny_config, write_sentiment_tsv
+  data = tmp_path / 'cls'
+  data.mkdir()
+  write_sentiment_tsv(data / 'train.tsv', 200, seed=0)
+  write_sentiment_tsv(data / 'dev.tsv', 50, seed=1)
+  cls_config = tiny_config(data, steps=1)
+  cls_config.model = model_config
+  cls_config.init_from = pre
+  cls_config.finetune.freeze_encoder_steps = 5  # The first step leaves the encoder as loaded.
+  train.train_and_evaluate(cls_config, str(tmp_path / 'fine'))
+  from textcls_jax.predict import Predictor
+  return cls_config, Predictor.from_workdir(str(tmp_path / 'fine'), 'latest')._params
+
+
+def test_pretrained_encoder_loads_exactly_into_a_classifier(tmp_path):
   config = _mlm_config(tmp_path, 'cnn')
   pre = str(tmp_path / 'pre')
   train.train_and_evaluate(config, pre)
   saved, step = transfer.load_encoder_params(transfer.Pretrained.read(pre))
   assert step == 60
-  data = tmp_path / 'cls'
-  data.mkdir()
-  write_sentiment_tsv(data / 'train.tsv', 200, seed=0)
-  write_sentiment_tsv(data / 'dev.tsv', 50, seed=1)
-  cls_config = tiny_config(data, steps=0 + 1)
-  cls_config.model = config.model
-  cls_config.init_from = pre
-  cls_config.finetune.freeze_encoder_steps = 5  # The first step leaves the encoder as loaded.
-  train.train_and_evaluate(cls_config, str(tmp_path / 'fine'))
-  from textcls_jax.predict import Predictor
-  params = Predictor.from_workdir(str(tmp_path / 'fine'), 'latest')._params
+  cls_config, params = fine_tune_one_frozen_step(tmp_path, pre, config.model)
   for a, b in zip(jax.tree.leaves(params['encoder']), jax.tree.leaves(saved)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   with open(os.path.join(pre, 'tokenizer', 'spm.model'), 'rb') as f1, \

@@ -16,7 +16,7 @@ from textcls_jax import train
 from textcls_jax import transfer
 from textcls_jax import vocab as special
 
-from test_mlm import _mlm_config, _tokens
+from test_mlm import _mlm_config, _tokens, fine_tune_one_frozen_step
 from test_models import small_model_config
 
 VOCAB = 1000
@@ -159,7 +159,7 @@ def test_pretraining_reduces_the_rtd_loss(tmp_path, family):
 
 
 def test_the_discriminator_learns_and_its_encoder_loads_exactly_into_a_classifier(tmp_path):
-  from test_train import _metrics, tiny_config, write_sentiment_tsv
+  from test_train import _metrics
   config = _rtd_config(tmp_path, 'cnn')
   config.train.num_steps = 120
   config.train.eval_every_steps = 120
@@ -174,17 +174,7 @@ def test_the_discriminator_learns_and_its_encoder_loads_exactly_into_a_classifie
   assert dev['discriminator_loss'] < 0.9 * -(p * np.log(p) + (1 - p) * np.log(1 - p)), dev
   saved, step = transfer.load_encoder_params(transfer.Pretrained.read(pre))
   assert step == 120
-  data = tmp_path / 'cls'
-  data.mkdir()
-  write_sentiment_tsv(data / 'train.tsv', 200, seed=0)
-  write_sentiment_tsv(data / 'dev.tsv', 50, seed=1)
-  cls_config = tiny_config(data, steps=1)
-  cls_config.model = config.model
-  cls_config.init_from = pre
-  cls_config.finetune.freeze_encoder_steps = 5
-  train.train_and_evaluate(cls_config, str(tmp_path / 'fine'))
-  from textcls_jax.predict import Predictor
-  params = Predictor.from_workdir(str(tmp_path / 'fine'), 'latest')._params
+  _, params = fine_tune_one_frozen_step(tmp_path, pre, config.model)
   assert jax.tree.structure(params['encoder']) == jax.tree.structure(saved)
   for a, b in zip(jax.tree.leaves(params['encoder']), jax.tree.leaves(saved)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -217,7 +217,6 @@ def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,
   return c
 
 
-
 def replaced_token_detection(c: ml_collections.ConfigDict,
                              generator_size: float) -> ml_collections.ConfigDict:
   """Turns a pretraining config into ELECTRA's objective (task 'rtd') with its masking: 15% of
@@ -227,6 +226,7 @@ def replaced_token_detection(c: ml_collections.ConfigDict,
   c.mlm.random_fraction = 0.0
   c.rtd.generator_size = generator_size
   return c
+
 
 # The sentence-classification benchmarks of Kim (2014), Table 2, as the files in ../shared/data
 # hold them: (source under data_dir, text field, label field, eval split ('' carves dev from

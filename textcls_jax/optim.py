@@ -63,10 +63,11 @@ def max_norm(limit: float, regex: str) -> optax.GradientTransformation:
   constraint on the output layer: s = 3). The update returned is the projected parameter minus
   the old one, so params + update is the projection."""
   pattern = re.compile(regex)
+  matches = lambda path: bool(pattern.search(path))
   def update(updates, state, params=None):
     if params is None:
       raise ValueError('max_norm needs the parameters in its update')
-    selected = _path_scales(updates, lambda path: bool(pattern.search(path)))
+    selected = _path_scales(updates, matches)
     def project(u, p, on):
       if not on:
         return u
@@ -75,7 +76,7 @@ def max_norm(limit: float, regex: str) -> optax.GradientTransformation:
       return new * jnp.minimum(1.0, limit / jnp.maximum(norms, 1e-12)) - p
     return jax.tree.map(project, updates, params, selected), state
   def init(params):
-    if not any(jax.tree.leaves(_path_scales(params, lambda path: bool(pattern.search(path))))):
+    if not any(jax.tree.leaves(_path_scales(params, matches))):
       raise ValueError(f'optim.max_norm_regex={regex!r} matches no parameter (the paths look like '
                        f'{next(iter(traverse_util.flatten_dict(params, sep="/")))!r})')
     return optax.EmptyState()

@@ -119,8 +119,8 @@ def row_markdown(row: dict) -> str:
 
 def rows_markdown(rows: list[dict]) -> str:
   """One table of several rows: test and dev accuracy (%), mean ± std over the runs."""
-  lines = ['| row | config | encoder | runs | test accuracy | dev accuracy | read against | training |',
-           '|---|---|---|---|---|---|---|---|']
+  lines = ['| row | config | encoder | runs | test accuracy | dev accuracy | read against | '
+           'training |', '|---|---|---|---|---|---|---|---|']
   for row in rows:
     folds = len({r['fold'] for r in row['runs']})
     runs = ((f"{row['cv_folds']} folds" if folds == row['cv_folds']

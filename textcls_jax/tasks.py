@@ -103,16 +103,21 @@ def mlm_metric_sums(logits, targets, weights):
           'correct': ((logits.argmax(-1) == targets) * weights).sum()}
 
 
+def _batch_masks(rng, batch, row_offset, **masks):
+  """masking.mask_tokens on batch['tokens'], the weights of padding examples zeroed."""
+  inputs, positions, targets, weights = masking.mask_tokens(rng, batch['tokens'],
+                                                            row_offset=row_offset, **masks)
+  return inputs, positions, targets, weights * batch['weight'][:, None]
+
+
 def mlm_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vocab_size: int,
                   rate: float, mask_fraction: float, random_fraction: float, max_predictions: int):
   """batch: tokens int32 [B, T] (uncorrupted), weight float32 [B]. Masks are drawn here from rng,
   per row (see masking.mask_tokens), so they do not depend on the device layout."""
   mask_rng, dropout_rng = jax.random.split(rng)
-  inputs, positions, targets, weights = masking.mask_tokens(
-      mask_rng, batch['tokens'], rate=rate, mask_fraction=mask_fraction,
-      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions,
-      row_offset=row_offset)
-  weights = weights * batch['weight'][:, None]
+  inputs, positions, targets, weights = _batch_masks(
+      mask_rng, batch, row_offset, rate=rate, mask_fraction=mask_fraction,
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions)
   logits = apply_fn({'params': params}, inputs, positions, train=train,
                     rngs={'dropout': jax.random.fold_in(dropout_rng, row_offset)} if train else {})
   return mlm_loss(logits, targets, weights), mlm_metric_sums(logits, targets, weights)
@@ -160,11 +165,9 @@ def rtd_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vo
   (generator CE sum + rate x discriminator_weight x discriminator BCE sum) / count.
   """
   mask_rng, sample_rng, dropout_rng = jax.random.split(rng, 3)
-  inputs, positions, targets, weights = masking.mask_tokens(
-      mask_rng, batch['tokens'], rate=rate, mask_fraction=mask_fraction,
-      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions,
-      row_offset=row_offset)
-  weights = weights * batch['weight'][:, None]
+  inputs, positions, targets, weights = _batch_masks(
+      mask_rng, batch, row_offset, rate=rate, mask_fraction=mask_fraction,
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions)
   def rngs(i):
     return {'dropout': jax.random.fold_in(jax.random.fold_in(dropout_rng, i), row_offset)} \
         if train else {}
@@ -197,14 +200,15 @@ def summarize_rtd(sums, label_names=None, per_class: bool = False) -> dict:
   del label_names, per_class  # Same signature as summarize_classification.
   sums = jax.tree.map(np.asarray, sums)
   ratio = lambda a, b: float(sums[a]) / max(float(sums[b]), 1e-8)
-  generator_loss = ratio('generator_loss_sum', 'count')
+  generator = summarize_mlm({'loss_sum': sums['generator_loss_sum'], 'count': sums['count'],
+                             'correct': sums['correct']})
   return {'loss': ratio('loss_sum', 'count'), 'accuracy': ratio('discriminator_correct', 'tokens'),
           'discriminator_loss': ratio('discriminator_loss_sum', 'tokens'),
           'replaced_share': ratio('replaced', 'tokens'),
           'replaced_precision': ratio('flagged_replaced', 'flagged'),
           'replaced_recall': ratio('flagged_replaced', 'replaced'),
-          'generator_accuracy': ratio('correct', 'count'), 'generator_loss': generator_loss,
-          'perplexity': float(np.exp(min(generator_loss, 50.0))), 'count': float(sums['count'])}
+          'generator_accuracy': generator['accuracy'], 'generator_loss': generator['loss'],
+          'perplexity': generator['perplexity'], 'count': generator['count']}
 
 
 def sums_to_json(sums) -> Optional[dict]:
