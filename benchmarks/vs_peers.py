@@ -131,7 +131,8 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
     dp = parallel.DataParallel('jit', jax.devices()[:1])
     state = dp.put_state(state)
     step = dp.compile_train_step(functools.partial(train.train_step, objective=objective),
-                                 xla_options.for_step(config.model.name, training=True))
+                                 xla_options.for_step(config.model.name, training=True),
+                                 cache_key=f'{name}\n{config.to_json_best_effort(sort_keys=True)}')
     on_device = [dp.put_batch(batch) for batch in batches]
     def run(i):
       nonlocal state

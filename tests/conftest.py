@@ -96,8 +96,8 @@ def train_step_calls(monkeypatch):
   from textcls_jax import parallel
   calls = []
   real = parallel.DataParallel.compile_train_step
-  def compile_counting(self, step_fn, *options):
-    compiled = real(self, step_fn, *options)
+  def compile_counting(self, step_fn, *options, **keywords):
+    compiled = real(self, step_fn, *options, **keywords)
     def counted(*args):
       calls.append(1)
       return compiled(*args)

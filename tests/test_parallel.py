@@ -17,10 +17,10 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
-def run_python(code: str, devices: int, env_extra=None, timeout=600):
+def run_python(code: str, devices: int, env_extra=None, timeout=600, args=()):
   env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}",
              TF_CPP_MIN_LOG_LEVEL='2', JAX_PLATFORMS='cpu', **(env_extra or {}))
-  result = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=REPO, env=env,
+  result = subprocess.run([sys.executable, '-c', textwrap.dedent(code), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
   assert result.returncode == 0, result.stderr[-4000:]
   return result.stdout

@@ -6,7 +6,8 @@ A resumed or repeated run then loads its compiled steps from disk instead of com
   2. the environment variable TEXTCLS_JAX_COMPILATION_CACHE (a folder, or 'off');
   3. $XDG_CACHE_HOME/textcls-jax/jax (default ~/.cache/textcls-jax/jax), per user.
 JAX keys each entry by the computation, the compiler flags and the devices, so one folder serves
-every run and machine kind; a stale entry is never used.
+every run and machine kind; a stale entry is never used. Its `steps` subfolder (local caches only)
+holds whole compiled train steps (step_cache.py).
 """
 
 from __future__ import annotations
@@ -44,3 +45,13 @@ def enable(configured: str = '') -> Optional[str]:
     jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
     jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
   return path
+
+
+def steps_dir() -> Optional[str]:
+  """Where step_cache.py keeps compiled train steps: the enabled cache's `steps` subfolder; None
+  when the cache is off or not on a local disk."""
+  import jax
+  path = jax.config.values.get('jax_compilation_cache_dir')
+  if not path or '://' in path:
+    return None
+  return os.path.join(path, 'steps')

@@ -22,7 +22,7 @@ import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from textcls_jax import config_checks
+from textcls_jax import compile_cache, config_checks, step_cache
 
 AXIS = 'data'
 MODES = ('jit', 'pmap')
@@ -158,15 +158,22 @@ class DataParallel:
 
   # --- Steps.
 
-  def compile_train_step(self, step_fn: Callable, compiler_options: dict | None = None) -> Callable:
+  def compile_train_step(self, step_fn: Callable, compiler_options: dict | None = None,
+                         cache_key: str = '') -> Callable:
     """step_fn(state, batch, rng, axis_name=...) -> (state, metrics), compiled for this mode.
 
     The compiled function returns metrics without a device axis in either mode. compiler_options
     (xla_options.for_step) apply to 'jit'; jax.pmap takes none, so 'pmap' compiles with XLA's
-    defaults.
+    defaults. A cache_key (what decides step_fn beyond this package's code and its arguments'
+    shapes: the run's config) keeps the 'jit' step's executable on disk for the next run of one
+    process (step_cache.py).
     """
     if self.mode == 'jit':
-      return jax.jit(step_fn, donate_argnums=(0,), compiler_options=compiler_options or None)
+      jitted = jax.jit(step_fn, donate_argnums=(0,), compiler_options=compiler_options or None)
+      folder = compile_cache.steps_dir()
+      if not cache_key or folder is None or jax.process_count() > 1:
+        return jitted
+      return step_cache.cached(jitted, step_fn, cache_key, folder, compiler_options)
     pstep = jax.pmap(functools.partial(step_fn, axis_name=AXIS), axis_name=AXIS,
                      in_axes=(0, 0, None), donate_argnums=(0,), devices=self.local_devices)
     def run(state, batch, rng):

@@ -211,7 +211,8 @@ def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_b
   p_train_step = dp.compile_train_step(
       functools.partial(train_step, objective=objective,
                         grad_accum_steps=config.train.grad_accum_steps),
-      xla_options.for_step(config.model.name, training=True))
+      xla_options.for_step(config.model.name, training=True),
+      cache_key=config.to_json_best_effort(sort_keys=True))
   p_eval_step = dp.compile_eval_step(
       functools.partial(eval_step, objective=objective),
       xla_options.for_step(config.model.name, training=False))
