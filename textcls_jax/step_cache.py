@@ -5,8 +5,8 @@ JAX's persistent compilation cache (compile_cache.py) saves the compile, but a w
 still traces and lowers the step to find its entry: for the Transformer MLM step 0.8 of its 2.1 s
 (2 AMD EPYC cores, 2026-12-02). This cache keys the executable by what decides the program without
 tracing it: the caller's key (its config), this package's source, the library versions, JAX's
-numerics flags, XLA_FLAGS, the compiler options, the devices, and the arguments' tree, shapes,
-dtypes and shardings. Any change to one of them is a miss: the step compiles as usual and its
+numerics flags, XLA_FLAGS, the compiler options, the host CPU, the devices, and the arguments'
+tree, shapes, dtypes and shardings. Any change to one of them is a miss: the step compiles as usual and its
 executable is written (atomically) beside the persistent cache, in compile_cache.steps_dir().
 
 Only 'jit' steps in a single process use it. A file that cannot be read or loaded is a miss, with
@@ -14,7 +14,7 @@ a warning. Only an executable that XLA compiled in this process is written: XLA:
 serializes one that was itself loaded from JAX's persistent cache incompletely, and the copy then
 fails at its first run ("Function ... not found"). So when a miss here is a hit there (the program
 is unchanged, the key is not: a new data path in the config), the step runs as before and nothing
-is written.
+is written. Loading runs code from the file, as JAX's own cache does: the folder is the user's.
 """
 
 from __future__ import annotations
@@ -194,14 +194,19 @@ def load_or_compile(jitted, args: tuple, key: str, folder: str,
   rest = _output_rest(compiled, args)
   if not fresh or rest is None:
     return compiled
+  temporary = None
   try:
     payload, _, _ = serialize_executable.serialize(compiled)
     os.makedirs(folder, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, suffix='.tmp', delete=False) as f:
+      temporary = f.name
       pickle.dump((payload, rest), f)
-    os.replace(f.name, path)  # Whole or not at all: a reader never sees a partial file.
+    os.replace(temporary, path)  # Whole or not at all: a reader never sees a partial file.
   except Exception as e:  # The step still runs; only the next run's head start is lost.
     logging.warning('Compiled step not saved to %s (%s: %s)', folder, type(e).__name__, e)
+    if temporary:
+      with contextlib.suppress(OSError):
+        os.remove(temporary)
   return compiled
 
 
