@@ -10,6 +10,9 @@ Result (2026-11-29, seed 0, the model code of commit 214aae8):
 held-out Gutenberg perplexity 72.7 after 3,000 steps (12.3 M tokens; 390 @1000, 85.6 @2000), 80.7
 minutes on 2 CPU cores, partly shared with other jobs (0.78 steps/s alone). Without the embedding
 LayerNorm the same pretraining reached perplexity 93.6 (docs/pretraining.md).
+Re-run (2026-12-02, commit 26086e0 to 61479ef: the same model code; 2 AMD EPYC cores with
+AVX-512): perplexity 72.4 at step 3,000 (86.4 @2000), 62 minutes of wall time shared with test runs
+and benchmark pauses (1.64 steps/s, about 30 minutes' worth, alone at the end).
 
 Variant `rtd` (--config=configs/pretrain_transformer.py:rtd): the same encoder and data trained
 as ELECTRA's discriminator (replaced-token detection, config.task 'rtd'), with a generator of one
