@@ -189,6 +189,36 @@ def test_self_attention_is_flax_attention_in_another_layout(train):
   np.testing.assert_allclose(np.asarray(got)[valid], np.asarray(expected)[valid], atol=1e-5)
 
 
+@pytest.mark.parametrize('dtype', [jnp.float32, jnp.bfloat16])
+def test_fused_gate_lstm_cell_is_flax_optimized_lstm_cell(dtype):
+  """The RNN encoder's LSTM cell has flax OptimizedLSTMCell's parameters and initial values, and
+  its results and gradients (inputs and every parameter), through a bidirectional RNN with ragged
+  lengths, equal flax's to float rounding; its hand-written gate gradient included."""
+  from textcls_jax.models import lstm
+
+  def bidirectional(cell):
+    return nn.Bidirectional(nn.RNN(cell(6, dtype=dtype)), nn.RNN(cell(6, dtype=dtype)))
+
+  x = jax.random.normal(jax.random.PRNGKey(1), (5, 9, 7))
+  lengths = jnp.array([9, 3, 5, 1, 7])
+  flax_rnn, ours = bidirectional(nn.OptimizedLSTMCell), bidirectional(lstm.FusedGateLSTMCell)
+  params = ours.init(jax.random.PRNGKey(0), x)
+  jax.tree.map(np.testing.assert_array_equal, params, flax_rnn.init(jax.random.PRNGKey(0), x))
+
+  def loss(model):
+    return lambda p, x: (model.apply(p, x, seq_lengths=lengths).astype(jnp.float32) ** 2).sum()
+
+  tol = 1e-5 if dtype == jnp.float32 else 5e-2  # bfloat16 keeps 8 bits of mantissa.
+  for expected, got in zip(jax.tree.leaves(jax.grad(loss(flax_rnn), argnums=(0, 1))(params, x)),
+                           jax.tree.leaves(jax.grad(loss(ours), argnums=(0, 1))(params, x))):
+    assert got.dtype == expected.dtype
+    np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(expected, np.float32),
+                               atol=tol * float(jnp.abs(expected).max()), rtol=0)
+  np.testing.assert_allclose(np.asarray(ours.apply(params, x, seq_lengths=lengths), np.float32),
+                             np.asarray(flax_rnn.apply(params, x, seq_lengths=lengths), np.float32),
+                             atol=tol)
+
+
 @pytest.mark.parametrize('family', FAMILIES)
 def test_pooled_only_call_skips_the_sequence_and_keeps_the_pooled_numbers(family):
   """With sequence=False an encoder returns no sequence and the same pooled states, in training

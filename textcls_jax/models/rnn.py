@@ -8,8 +8,9 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from textcls_jax.models import common
+from textcls_jax.models import lstm
 
-_CELLS = {'lstm': nn.OptimizedLSTMCell, 'gru': nn.GRUCell}
+_CELLS = {'lstm': lstm.FusedGateLSTMCell, 'gru': nn.GRUCell}
 
 
 class RNNEncoder(nn.Module):
