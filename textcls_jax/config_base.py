@@ -217,6 +217,17 @@ def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,
   return c
 
 
+def movie_review_corpus(c: ml_collections.ConfigDict,
+                        data_dir: str = '../shared/data') -> ml_collections.ConfigDict:
+  """Points a pretraining config at in-domain text for SST, MR and the other review datasets:
+  IMDB's 50k unlabeled movie reviews alone, with held-out perplexity on the text of IMDB's 25k
+  labelled training reviews (their labels unread; the two sets are disjoint)."""
+  c.data.corpus_sources = (f'jsonl:{data_dir}/imdb/unsup.jsonl.gz',)
+  c.data.corpus_weights = (1.0,)
+  c.data.corpus_eval = f'jsonl:{data_dir}/imdb/train.jsonl.gz'
+  return c
+
+
 def replaced_token_detection(c: ml_collections.ConfigDict,
                              generator_size: float) -> ml_collections.ConfigDict:
   """Turns a pretraining config into ELECTRA's objective (task 'rtd') with its masking: 15% of
