@@ -33,8 +33,9 @@ VARIANTS = ('', 'rtd', 'imdb')
 def get_config(variant: str = ''):
   config_base.check_variant(__file__, variant, VARIANTS)
   # The same encoder as configs/sst2_rnn.py, so that the fine-tuning run can start from it.
-  if variant == 'imdb':  # Several epochs of the reviews (docstring).
-    return config_base.movie_review_corpus(
-        config_base.pretraining_config(config_base.rnn_model(), num_steps=10_000))
-  c = config_base.pretraining_config(config_base.rnn_model(), num_steps=1500)
+  # imdb: several passes over the reviews (docstring).
+  num_steps = 10_000 if variant == 'imdb' else 1500
+  c = config_base.pretraining_config(config_base.rnn_model(), num_steps=num_steps)
+  if variant == 'imdb':
+    return config_base.movie_review_corpus(c)
   return config_base.replaced_token_detection(c, 0.5) if variant else c
