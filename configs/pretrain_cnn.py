@@ -29,13 +29,15 @@ Fine-tuned: configs/sentence_families.py's cnn_*_imdb rows.
 from textcls_jax import config_base
 
 
-VARIANTS = ('', 'rtd', 'imdb')
+VARIANTS = ('', 'rtd', 'imdb', 'imdb_long')
 
 
 def get_config(variant: str = ''):
   config_base.check_variant(__file__, variant, VARIANTS)
   # The same encoder as configs/sst2_cnn.py, so that the fine-tuning run can start from it.
-  c = config_base.pretraining_config(config_base.cnn_model(), num_steps=3000)
-  if variant == 'imdb':
+  # imdb_long: 20,000 steps on the reviews, several passes, about half an hour here (docstring).
+  num_steps = 20_000 if variant == 'imdb_long' else 3000
+  c = config_base.pretraining_config(config_base.cnn_model(), num_steps=num_steps)
+  if variant.startswith('imdb'):
     return config_base.movie_review_corpus(c)
   return config_base.replaced_token_detection(c, 0.5) if variant else c

@@ -41,7 +41,7 @@ Fine-tuned: configs/sentence_families.py's transformer_*_imdb rows.
 from textcls_jax import config_base
 
 
-VARIANTS = ('', 'rtd', 'imdb')
+VARIANTS = ('', 'rtd', 'imdb', 'rtd_imdb')
 
 
 def get_config(variant: str = ''):
@@ -50,12 +50,12 @@ def get_config(variant: str = ''):
   # encoder that configs/sst2_transformer.py:pretrained fine-tunes.
   model = config_base.transformer_model()
   model.embed_norm = True
-  if variant == 'rtd':  # MLM's compute: an RTD step costs 1.20x an MLM step (docstring).
+  if variant.startswith('rtd'):  # MLM's compute: an RTD step costs 1.20x an MLM step (docstring).
     c = config_base.replaced_token_detection(
         config_base.pretraining_config(model, num_steps=2500), 0.25)
     # At temperature 1 the small generator's samples left the discriminator at the constant
     # guess for the whole budget; flatter samples are easier to tell apart early (docstring).
     c.rtd.temperature = 2.0
-    return c
-  c = config_base.pretraining_config(model, num_steps=3000)
-  return config_base.movie_review_corpus(c) if variant == 'imdb' else c
+  else:
+    c = config_base.pretraining_config(model, num_steps=3000)
+  return config_base.movie_review_corpus(c) if variant.endswith('imdb') else c

@@ -108,6 +108,9 @@ VARIANTS = (
     'cnn_mr_imdb', 'cnn_trec_imdb', 'cnn_sst1_imdb', 'cnn_sst2_imdb',
     'rnn_mr_imdb', 'rnn_trec_imdb', 'rnn_sst1_imdb', 'rnn_sst2_imdb',
     'transformer_mr_imdb', 'transformer_trec_imdb', 'transformer_sst1_imdb', 'transformer_sst2_imdb',
+    'cnn_mr_imdb_long', 'cnn_trec_imdb_long', 'cnn_sst1_imdb_long', 'cnn_sst2_imdb_long',
+    'transformer_mr_rtd_imdb', 'transformer_trec_rtd_imdb', 'transformer_sst1_rtd_imdb',
+    'transformer_sst2_rtd_imdb',
 )  # Spelled out for tests/conftest.py, which reads them without importing the file.
 # Epochs of fine-tuning (dev picks the epoch): the slower families get fewer, and pretrained
 # encoders peak early.
@@ -116,7 +119,8 @@ EPOCHS = {'cnn': 10, 'rnn': 6, 'transformer': 5}
 
 def get_config(variant: str = 'cnn_mr'):
   config_base.check_variant(__file__, variant, VARIANTS)
-  family, dataset, *start = variant.split('_')  # start: [], ['pretrained'], ['rtd'] or ['imdb'].
+  # start: [] (scratch), ['pretrained'] or the pretraining variant's words, e.g. ['rtd', 'imdb'].
+  family, dataset, *start = variant.split('_')
   c = config_base.base_config()
   c.model = getattr(config_base, f'{family}_model')()
   config_base.sentence_benchmark(c, dataset, EPOCHS[family])
@@ -127,8 +131,9 @@ def get_config(variant: str = 'cnn_mr'):
     # The pretrained encoder's architecture (configs/pretrain_transformer.py), in both twins.
     c.model.embed_norm = True
     c.model.pooling = 'max'
-  if start:  # The MLM run of configs/pretrain_FAMILY.py, or its rtd or imdb variant's run.
-    c.init_from = f'runs/pretrain_{family}' + ('' if start == ['pretrained'] else f'_{start[0]}')
+  if start:  # The MLM run of configs/pretrain_FAMILY.py, or the run of one of its variants.
+    c.init_from = f'runs/pretrain_{family}' + ('' if start == ['pretrained'] else
+                                                '_' + '_'.join(start))
     if family == 'transformer':
       c.optim.learning_rate = 3e-4  # As configs/sst2_transformer.py:pretrained.
   return c
