@@ -148,3 +148,48 @@ def test_the_readme_reproduction_tables_quote_the_configs_docstrings(spec, runs,
   count, unit = line.group(1), line.group(2)
   assert (runs.startswith((f'{count} folds', f'{count} of ')) if unit == 'folds'
           else runs.endswith(f'{count} seeds')), (spec, runs)
+
+
+def _pretraining_summary_rows():
+  """(rows pattern, {dataset: cell}) of each row of the README's summary of what pretraining buys
+  (columns: family | pretraining | tokens, time | SST-2 sentences | TREC | SST-1 | MR | rows)."""
+  section = (REPO / 'README.md').read_text().split('### What pretraining buys', 1)[1]
+  table = section.split('\n\n| family |', 1)[1].split('\n\n', 1)[0]
+  rows = []
+  for line in table.splitlines()[2:]:
+    cells = [cell.strip() for cell in line.strip('|').split('|')]
+    assert len(cells) == 8, line
+    pattern = re.fullmatch(r'`(\w+_\*\w*)`', cells[7])
+    assert pattern, line
+    rows.append((pattern.group(1), dict(zip(('sst2', 'trec', 'sst1', 'mr'), cells[3:7]))))
+  assert len(rows) >= 9, table
+  return rows
+
+
+def _docstring_test_figures():
+  """{row: test 'T ± S'} of configs/sentence_families.py's docstring."""
+  doc = ast.get_docstring(ast.parse((REPO / 'configs' / 'sentence_families.py').read_text()))
+  return dict(re.findall(r'^  (\w+) +\d+ (?:folds|seeds) +test ([0-9.]+ ± [0-9.]+)', doc, re.M))
+
+
+def test_the_readme_pretraining_summary_quotes_the_rows_and_their_gains():
+  """One home per number: each cell of the summary is its row's test figure in
+  configs/sentence_families.py's docstring, and a pretrained cell's (+G) is its mean minus the
+  scratch row's, as quoted; a row not run yet reads 'not run' and has no docstring line."""
+  figures = _docstring_test_figures()
+  rows = _pretraining_summary_rows()
+  for pattern, cells in rows:
+    for dataset, cell in cells.items():
+      row = pattern.replace('*', dataset)
+      if cell == 'not run':
+        assert row not in figures, (row, figures[row])
+        continue
+      quoted = re.fullmatch(r'(?:\*\*)?([0-9.]+ ± [0-9.]+)(?:\*\*)?(?: \(([+−-][0-9.]+)\))?', cell)
+      assert quoted and quoted.group(1) == figures.get(row), (row, cell, figures.get(row))
+      scratch = pattern.split('_*')[0] + '_' + dataset
+      if row == scratch:
+        assert quoted.group(2) is None, (row, cell)
+      else:
+        gain = float(figures[row].split(' ')[0]) - float(figures[scratch].split(' ')[0])
+        assert quoted.group(2) is not None, (row, cell)
+        assert float(quoted.group(2).replace('−', '-')) == pytest.approx(gain, abs=0.051), (row, cell)
