@@ -5,7 +5,9 @@ of TREC, SST-1 and SST-2 sentences).
 Variants FAMILY_DATASET, FAMILY_DATASET_pretrained (from configs/pretrain_FAMILY.py, MLM on IMDB
 reviews and Gutenberg books), FAMILY_DATASET_rtd (from configs/pretrain_FAMILY.py:rtd,
 replaced-token detection, in workdir runs/pretrain_FAMILY_rtd) and FAMILY_DATASET_imdb (from
-configs/pretrain_FAMILY.py:imdb, MLM on the movie reviews alone, in runs/pretrain_FAMILY_imdb):
+configs/pretrain_FAMILY.py:imdb, MLM on the movie reviews alone, in runs/pretrain_FAMILY_imdb);
+in general FAMILY_DATASET_VARIANT starts from configs/pretrain_FAMILY.py:VARIANT's run in
+runs/pretrain_FAMILY_VARIANT (so also cnn_*_imdb_long and transformer_*_rtd_imdb):
 FAMILY cnn, rnn or transformer, DATASET mr, trec, sst1 or sst2
 (config_base.SENTENCE_BENCHMARKS has their files and splits). Each family's
 model and learning rates are those of its configs/sst2_FAMILY.py (the Transformer twins both take
@@ -106,9 +108,10 @@ below MLM on the same text, as on the mixed corpus. The cnn_*_imdb_long rows sta
 configs/pretrain_cnn.py:imdb_long (20,000 steps, 82 M tokens, perplexity 36.5 against 66.5 at
 3,000 steps): against the 3,000-step run, +0.2 on SST-2, +0.3 on TREC, +0.3 on SST-1 and -0.5 on
 MR; against scratch +0.1, +0.9, -0.8 and 0.0. Seven times the CNN's pretraining buys it nothing
-that one seed's spread does not cover. The transformer_sst1_pretrained and transformer_mr_pretrained rows (the mixed corpus; beside a
-test-suite run, so their minutes are inflated): +1.6 on SST-1, where the reviews cost 0.8, and
--0.9 on MR. Not run: the other _rtd and _rtd_imdb rows.
+that one seed's spread does not cover. The transformer_sst1_pretrained and
+transformer_mr_pretrained rows (the mixed corpus; beside a test-suite run, so their minutes are
+inflated): +1.6 on SST-1, where the reviews cost 0.8, and -0.9 on MR. Not run: the other _rtd and
+_rtd_imdb rows, and transformer_trec_pretrained.
 """
 
 from textcls_jax import config_base
