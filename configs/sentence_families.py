@@ -135,6 +135,9 @@ VARIANTS = (
     'cnn_mr_imdb_long', 'cnn_trec_imdb_long', 'cnn_sst1_imdb_long', 'cnn_sst2_imdb_long',
     'transformer_mr_rtd_imdb', 'transformer_trec_rtd_imdb', 'transformer_sst1_rtd_imdb',
     'transformer_sst2_rtd_imdb',
+    'cnn_trec_imdb_tapt', 'cnn_sst1_imdb_tapt', 'cnn_sst2_imdb_tapt',
+    'rnn_trec_imdb_tapt', 'rnn_sst1_imdb_tapt', 'rnn_sst2_imdb_tapt',
+    'transformer_trec_imdb_tapt', 'transformer_sst1_imdb_tapt', 'transformer_sst2_imdb_tapt',
 )  # Spelled out for tests/conftest.py, which reads them without importing the file.
 # Epochs of fine-tuning (dev picks the epoch): the slower families get fewer, and pretrained
 # encoders peak early.
@@ -158,6 +161,8 @@ def get_config(variant: str = 'cnn_mr'):
   if start:  # The MLM run of configs/pretrain_FAMILY.py, or the run of one of its variants.
     c.init_from = f'runs/pretrain_{family}' + ('' if start == ['pretrained'] else
                                                 '_' + '_'.join(start))
+    if start[-1] == 'tapt':  # configs/tapt.py's run on this dataset's own training text.
+      c.init_from = f'runs/tapt/{family}_{dataset}_' + '_'.join(start[:-1])
     if family == 'transformer':
       c.optim.learning_rate = 3e-4  # As configs/sst2_transformer.py:pretrained.
   return c

@@ -101,6 +101,7 @@ BAD_VALUES = [
     ('tiny_mlm', 'data.corpus_sources', '()', 'a non-empty tuple of unlabeled sources'),
     ('tiny_mlm', 'data.corpus_weights', '(0.5, 0.5)', '() or 1 non-negative numbers'),
     ('tiny_mlm', 'data.corpus_eval', 'books.txt', "'' or a KIND:LOCATION[@split] spec"),
+    ('tiny_mlm', 'data.corpus_sources', "('task:test',)", "or 'task:train'/'task:dev'"),
 ]
 
 

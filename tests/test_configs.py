@@ -36,15 +36,16 @@ def test_the_shipped_configs_are_found():
 
 
 def _distinct_programs(specs):
-  """One spec per distinct train step: configs that differ only in their data, length of training
-  or cadences (e.g. one recipe over several datasets) build the same model and optimizer."""
+  """One spec per distinct train step: configs that differ only in their data, length of training,
+  cadences or starting point (e.g. one recipe over several datasets, scratch and pretrained twins)
+  build the same model and optimizer."""
   import json
   seen, kept = set(), []
   for spec in specs:
     c = config_base.config_file(spec).to_dict()
     key = json.dumps({k: v for k, v in c.items() if k not in ('data', 'train', 'checkpoint',
-                                                              'reproduce', 'eval')}, sort_keys=True,
-                     default=str) + str((c['data']['max_len'], c['data']['seq_len']))
+                                                              'reproduce', 'eval', 'init_from')},
+                     sort_keys=True, default=str) + str((c['data']['max_len'], c['data']['seq_len']))
     if key not in seen:
       seen.add(key)
       kept.append(spec)

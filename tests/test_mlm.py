@@ -307,3 +307,56 @@ def test_freeze_encoder_steps_holds_the_encoder_for_exactly_that_many_updates(tm
     if s > 1:
       assert not same(params[s]['head'], params[s - 1]['head']), f'head unchanged at step {s}'
   assert not same(params[k + 1]['encoder'], saved)  # Update K+1 trains the encoder.
+
+
+def test_task_adaptive_pretraining_reads_the_task_train_text_and_never_its_test_split(tmp_path):
+  """'task:train' / 'task:dev' are the labelled source's splits as a classification run with the
+  same data config makes them; the held-out test split's texts are in neither."""
+  from conftest import write_sentiment_tsv
+  from textcls_jax.data import prepare
+  write_sentiment_tsv(tmp_path / 'labelled.tsv', 300, seed=3)
+  config = _mlm_config(tmp_path, 'cnn')
+  config.data.update(source=f'tsv:{tmp_path}/labelled.tsv', text_field='sentence',
+                     eval_split='', test_fraction=0.2, corpus_sources=('task:train',),
+                     corpus_weights=(1.0,), corpus_eval='task:dev')
+  data = prepare.prepare_pretraining(config, str(tmp_path / 'tapt'), '')
+  train_split, dev_split, test_split = prepare.load_splits(config.data)
+  assert len(train_split) + len(dev_split) + len(test_split) == 300 and len(test_split) == 60
+  expect = corpus.tokenize_to_array(iter(train_split.texts), data.tokenizer)
+  np.testing.assert_array_equal(data.train_tokens[0], expect)
+  np.testing.assert_array_equal(
+      data.eval_tokens, corpus.tokenize_to_array(iter(dev_split.texts), data.tokenizer))
+  assert int((data.train_tokens[0] == tok.CLS_ID).sum()) == len(train_split)  # One [CLS] a text.
+
+
+def test_continued_pretraining_carries_the_mlm_head_and_fine_tuning_only_the_encoder(tmp_path):
+  from textcls_jax import config_base
+  from textcls_jax import models
+  from textcls_jax import train_state
+  config = _mlm_config(tmp_path, 'rnn')
+  pre = str(tmp_path / 'pre')
+  train.train_and_evaluate(config, pre)
+  pretrained = transfer.Pretrained.read(pre)
+  saved, _ = transfer.load_params(pretrained)
+  vocab_size = tok.Tokenizer(pretrained.tokenizer_path).vocab_size
+
+  def fresh(cfg, num_classes=0):
+    model, inputs = models.build_for_task(cfg, vocab_size, num_classes)
+    return train_state.create_train_state(cfg, model, inputs, jax.random.PRNGKey(5)).params
+
+  again = config.copy_and_resolve_references()
+  again.init_from = pre
+  params = transfer.transferred_params(pretrained, again, fresh(again))
+  assert set(params) == set(saved) and len(saved) > 1
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(saved)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+  classify = config_base.base_config()
+  classify.model = config.model
+  classify.init_from = pre
+  start = fresh(classify, num_classes=2)
+  params = transfer.transferred_params(pretrained, classify, start)
+  for a, b in zip(jax.tree.leaves(params['encoder']), jax.tree.leaves(saved['encoder'])):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  for a, b in zip(jax.tree.leaves(params['head']), jax.tree.leaves(start['head'])):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # A new head for a new task.

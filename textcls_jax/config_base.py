@@ -82,10 +82,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
   c.data.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
 
-  # Pretraining (task 'mlm' or 'rtd'): unlabeled sources 'KIND:LOCATION[@split]', mixed by weight.
+  # Pretraining (task 'mlm' or 'rtd'): unlabeled sources 'KIND:LOCATION[@split]', mixed by weight;
+  # 'task:train' / 'task:dev' read the texts of data.source's own splits (its test split never).
   c.data.corpus_sources = ()
   c.data.corpus_weights = ()  # () weighs the sources equally.
-  c.data.corpus_eval = ''  # Held-out text; '' holds out dev_fraction of the first source's tail.
+  c.data.corpus_eval = ''  # Held-out text ('task:dev' too); '' holds out dev_fraction of the
+  # first source's tail.
   c.data.corpus_max_chars = 0  # Per source; 0 reads all of it.
   c.data.seq_len = 128
 

@@ -79,6 +79,10 @@ def _spec_kind_ok(spec) -> bool:
   return isinstance(spec, str) and spec.split(':', 1)[0] in sources.KINDS and ':' in spec
 
 
+def _corpus_spec_ok(spec) -> bool:
+  return _spec_kind_ok(spec) or spec in sources.TASK_TEXT_SOURCES
+
+
 def _regex_ok(v) -> bool:
   try:
     re.compile(v)
@@ -271,11 +275,12 @@ def problems(config) -> list[str]:
     specs = flat.get('data.corpus_sources', [])
     if not specs:
       bad('data.corpus_sources', f'a non-empty tuple of unlabeled sources for task {task}')
-    wrong = [spec for spec in specs if not _spec_kind_ok(spec)]
+    wrong = [spec for spec in specs if not _corpus_spec_ok(spec)]
     if wrong:  # Named once: a string where the tuple belongs would fail on every character.
-      bad('data.corpus_sources', f'a tuple of KIND:LOCATION[@split] specs ({wrong[0]!r} is not one)')
-    if flat.get('data.corpus_eval') and not _spec_kind_ok(flat['data.corpus_eval']):
-      bad('data.corpus_eval', "'' or a KIND:LOCATION[@split] spec")
+      bad('data.corpus_sources', 'a tuple of KIND:LOCATION[@split] specs or '
+          f"'task:train'/'task:dev' ({wrong[0]!r} is not one)")
+    if flat.get('data.corpus_eval') and not _corpus_spec_ok(flat['data.corpus_eval']):
+      bad('data.corpus_eval', "'' or a KIND:LOCATION[@split] spec, or 'task:dev'")
     weights = flat.get('data.corpus_weights', [])
     if weights and (len(weights) != len(specs) or not all(_is_number(w) and w >= 0
                                                           for w in weights) or sum(weights) <= 0):

@@ -5,7 +5,7 @@ saved in the workdir (a change the saved state cannot take is refused), and `ini
 and checked against this run. `initial_state` then picks the state the run starts from, in
 big_vision's and t5x's order: the workdir's own latest intact checkpoint (a corrupt one is set aside
 only once an older one restores; a mismatched one is refused, never moved; checkpoint.py), else the
-init_from encoder in a fresh state, else the fresh state.
+init_from parameters in a fresh state, else the fresh state.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def check_workdir_config(config, workdir: str) -> list[str]:
 
 def initial_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
   """The state a run starts from, decided in one place, in big_vision's and t5x's order: the
-  workdir's own latest intact checkpoint, else the init_from encoder in the fresh state, else the
-  fresh state itself.
+  workdir's own latest intact checkpoint, else init_from's encoder (transfer.transferred_params) in
+  the fresh state, else the fresh state itself.
 
   Returns (state, base_rng, start step, the restored checkpoint's step or None, the train metric
   sums of an unfinished log window or None).
@@ -87,8 +87,7 @@ def initial_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
     # row then covers the same steps as it would have without the stop.
     return state, base_rng, start_step, latest, tasks.sums_from_json(meta.get('train_sums'))
   if pretrained:
-    encoder, _ = transfer.load_encoder_params(pretrained)
-    params = transfer.replace_encoder(fresh_state.params, encoder, pretrained.workdir)
+    params = transfer.transferred_params(pretrained, config, fresh_state.params)
     return (fresh_state.replace(params=params, opt_state=fresh_state.tx.init(params)), base_rng,
             0, None, None)
   return fresh_state, base_rng, 0, None, None

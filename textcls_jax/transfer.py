@@ -1,10 +1,12 @@
 """Starting a run from a pretrained workdir (`config.init_from`): its encoder and its tokenizer.
 
 `open_pretrained` reads the workdir's config and finds its tokenizer once, and checks them against
-the new run's config before anything is written; `load_encoder_params` then reads the encoder out
-of its latest checkpoint. The new run's encoder must be the same network as the pretrained one: the
-same family and the same sizes. Settings that do not change the parameters (dropout rates, pooling,
-compute dtype, the heads) may differ. Anything else is refused with the list of differences.
+the new run's config before anything is written; `transferred_params` then puts the encoder of its
+latest checkpoint into the new run's fresh parameters (and, when both runs pretrain with the same
+objective, the objective's head too: continued pretraining, e.g. on the task's own text). The new
+run's encoder must be the same network as the pretrained one: the same family and the same sizes.
+Settings that do not change the parameters (dropout rates, pooling, compute dtype, the heads) may
+differ. Anything else is refused with the list of differences.
 """
 
 from __future__ import annotations
@@ -96,6 +98,12 @@ def open_pretrained(init_from: str, config) -> Pretrained:
 def load_encoder_params(pretrained: Pretrained):
   """The `encoder` parameters of the pretrained workdir's latest checkpoint (any objective), as
   saved, and its step."""
+  params, step = load_params(pretrained)
+  return params['encoder'], step
+
+
+def load_params(pretrained: Pretrained):
+  """All parameters of the pretrained workdir's latest checkpoint, as saved, and its step."""
   cfg = pretrained.config
   num_classes = 0
   if cfg.get('task', 'classify') == 'classify':
@@ -111,18 +119,30 @@ def load_encoder_params(pretrained: Pretrained):
                                                                              init_inputs))
   finally:
     checkpoints.close()
-  logging.info('Loaded the pretrained encoder of %s (step %d)', pretrained.workdir, step)
-  return train_state.params_of(item)['encoder'], step
+  logging.info('Loaded the pretrained parameters of %s (step %d)', pretrained.workdir, step)
+  return train_state.params_of(item), step
 
 
-def replace_encoder(params, encoder_params, init_from: str):
-  """params with its 'encoder' subtree replaced; shapes must match exactly."""
-  mine = jax.tree_util.tree_structure(params['encoder'])
-  theirs = jax.tree_util.tree_structure(encoder_params)
+def transferred_params(pretrained: Pretrained, config, params):
+  """`params` (a fresh state's) with what init_from gives this run: the encoder; and, when both
+  runs pretrain with the same objective (continued, e.g. task-adaptive, pretraining), every
+  parameter, the objective's head included."""
+  saved, _ = load_params(pretrained)
+  same_objective = (config.task != 'classify' and
+                    pretrained.config.get('task', 'classify') == config.task)
+  keys = sorted(saved) if same_objective else ['encoder']
+  for key in keys:
+    params = _replace_subtree(params, key, saved[key], pretrained.workdir)
+  return params
+
+
+def _replace_subtree(params, key: str, subtree, init_from: str):
+  mine = jax.tree_util.tree_structure(params[key])
+  theirs = jax.tree_util.tree_structure(subtree)
   if mine != theirs:
-    raise TransferError(f'init_from={init_from}: encoder parameter trees differ')
-  for a, b in zip(jax.tree.leaves(params['encoder']), jax.tree.leaves(encoder_params)):
+    raise TransferError(f'init_from={init_from}: {key} parameter trees differ')
+  for a, b in zip(jax.tree.leaves(params[key]), jax.tree.leaves(subtree)):
     if a.shape != b.shape:
-      raise TransferError(f'init_from={init_from}: encoder parameter of shape {b.shape} does not '
+      raise TransferError(f'init_from={init_from}: {key} parameter of shape {b.shape} does not '
                           f'fit {a.shape} (different vocabulary or sizes)')
-  return {**params, 'encoder': encoder_params}
+  return {**params, key: subtree}

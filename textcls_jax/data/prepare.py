@@ -119,6 +119,17 @@ def prepare_classification(config, workdir: str, tokenizer_path: str) -> Classif
   return data
 
 
+def _task_texts(data_cfg, specs) -> dict[str, list[str]]:
+  """The texts of the 'task:train' and 'task:dev' sources among `specs`: the train and dev splits
+  of data.source exactly as a classification run with this data config makes them (its test
+  split or cross-validation fold held out first, so that no pretraining reads it)."""
+  wanted = [spec for spec in specs if spec in sources.TASK_TEXT_SOURCES]
+  if not wanted:
+    return {}
+  train, dev, _ = load_splits(data_cfg)
+  return {spec: {'task:train': train, 'task:dev': dev}[spec].texts for spec in wanted}
+
+
 @dataclasses.dataclass
 class PretrainingData:
   train_tokens: list[np.ndarray]  # One int32 [N_i] stream per source.
@@ -141,18 +152,24 @@ def prepare_pretraining(config, workdir: str, tokenizer_path: str) -> Pretrainin
   read_args = dict(text_field=data_cfg.text_field, tfds_data_dir=data_cfg.tfds_data_dir or None,
                    encoding=data_cfg.encoding)
   from textcls_jax.data import corpus  # Imported here: classification runs do not need it.
+  task_texts = _task_texts(data_cfg, specs + [data_cfg.corpus_eval])
   if not wd.exists(wd.join(workdir, wd.TOKENIZER)) and not tokenizer_path:
     budget = config.tokenizer.max_chars // len(specs)
-    sample = [t for spec in specs for t in corpus.read_texts(spec, max_chars=budget, **read_args)]
+    sample = [t for spec in specs for t in (
+        task_texts[spec] if spec in task_texts else
+        corpus.read_texts(spec, max_chars=budget, **read_args))]
   else:
     sample = []
   tokenizer = tokenizer_for(config.tokenizer, sample, workdir, tokenizer_path)
   cache = wd.join(workdir, wd.CORPUS_CACHE)
   limit = dict(max_chars=data_cfg.corpus_max_chars)
-  train_tokens = [corpus.cached_token_array(spec, tokenizer, cache, **read_args, **limit)
-                  for spec in specs]
+  def tokens_of(spec, **limit):
+    if spec in task_texts:  # Small, and a pure function of the config: tokenized each start.
+      return corpus.tokenize_to_array(iter(task_texts[spec]), tokenizer)
+    return corpus.cached_token_array(spec, tokenizer, cache, **read_args, **limit)
+  train_tokens = [tokens_of(spec, **limit) for spec in specs]
   if data_cfg.corpus_eval:
-    eval_tokens = corpus.cached_token_array(data_cfg.corpus_eval, tokenizer, cache, **read_args)
+    eval_tokens = tokens_of(data_cfg.corpus_eval)
   else:  # Hold out the tail of the first source.
     first = train_tokens[0]
     cut = int(len(first) * (1 - data_cfg.dev_fraction))

@@ -30,6 +30,10 @@ from absl import logging
 
 LOCAL_KINDS = {'tsv': ('tsv',), 'csv': ('csv',), 'jsonl': ('jsonl', 'json'), 'text': ('txt', 'text')}
 KINDS = ('tfds',) + tuple(LOCAL_KINDS)
+# Unlabeled pretraining sources that name a split of the run's own labelled data (data.source, its
+# test split or fold held out first): the texts of task-adaptive pretraining (Gururangan et al.,
+# 2020; ULMFiT's second stage), which never include the test split.
+TASK_TEXT_SOURCES = ('task:train', 'task:dev')
 _SPLIT_ALIASES = (('validation', 'dev', 'val'),)
 _INT_RE = re.compile(r'^[+-]?\d+$')
 
