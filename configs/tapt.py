@@ -5,7 +5,7 @@ Variant FAMILY_DATASET_START continues runs/pretrain_FAMILY_START (configs/pretr
 encoder and MLM head) on the texts of DATASET's training split exactly as
 configs/sentence_families.py:FAMILY_DATASET makes it (data.corpus_sources 'task:train': the held-out
 test split is never read, and dev is read only for perplexity, 'task:dev'), with MLM's masking,
-1,000 steps of 64 windows of 64 tokens (about 30 passes over SST-2 sentences' training text, ULMFiT
+1,000 steps of 64 windows of 64 tokens (about 23 passes over SST-2 sentences' training text, ULMFiT
 and Gururangan's many epochs) at a third of the pretraining's learning rate. The fine-tuning row
 FAMILY_DATASET_START_tapt of configs/sentence_families.py starts from it. Fixed-split datasets only
 (TREC, SST-1, SST-2 sentences): a cross-validation fold would need a run of its own.

@@ -65,8 +65,8 @@ def check_workdir_config(config, workdir: str) -> list[str]:
 
 def initial_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
   """The state a run starts from, decided in one place, in big_vision's and t5x's order: the
-  workdir's own latest intact checkpoint, else init_from's encoder (transfer.transferred_params) in
-  the fresh state, else the fresh state itself.
+  workdir's own latest intact checkpoint, else init_from's parameters (transfer.transferred_params)
+  in the fresh state, else the fresh state itself.
 
   Returns (state, base_rng, start step, the restored checkpoint's step or None, the train metric
   sums of an unfinished log window or None).

@@ -162,12 +162,12 @@ def prepare_pretraining(config, workdir: str, tokenizer_path: str) -> Pretrainin
     sample = []
   tokenizer = tokenizer_for(config.tokenizer, sample, workdir, tokenizer_path)
   cache = wd.join(workdir, wd.CORPUS_CACHE)
-  limit = dict(max_chars=data_cfg.corpus_max_chars)
+  # A training source's char limit is part of its cache key; the held-out source has none.
   def tokens_of(spec, **limit):
     if spec in task_texts:  # Small, and a pure function of the config: tokenized each start.
       return corpus.tokenize_to_array(iter(task_texts[spec]), tokenizer)
     return corpus.cached_token_array(spec, tokenizer, cache, **read_args, **limit)
-  train_tokens = [tokens_of(spec, **limit) for spec in specs]
+  train_tokens = [tokens_of(spec, max_chars=data_cfg.corpus_max_chars) for spec in specs]
   if data_cfg.corpus_eval:
     eval_tokens = tokens_of(data_cfg.corpus_eval)
   else:  # Hold out the tail of the first source.
