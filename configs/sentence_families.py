@@ -171,6 +171,10 @@ VARIANTS = (
     'cnn_trec_imdb_tapt', 'cnn_sst1_imdb_tapt', 'cnn_sst2_imdb_tapt',
     'rnn_trec_imdb_tapt', 'rnn_sst1_imdb_tapt', 'rnn_sst2_imdb_tapt',
     'transformer_trec_imdb_tapt', 'transformer_sst1_imdb_tapt', 'transformer_sst2_imdb_tapt',
+    'cnn_mr_word2vec', 'cnn_trec_word2vec', 'cnn_sst1_word2vec', 'cnn_sst2_word2vec',
+    'rnn_mr_word2vec', 'rnn_trec_word2vec', 'rnn_sst1_word2vec', 'rnn_sst2_word2vec',
+    'transformer_mr_word2vec', 'transformer_trec_word2vec', 'transformer_sst1_word2vec',
+    'transformer_sst2_word2vec',
 )  # Spelled out for tests/conftest.py, which reads them without importing the file.
 # Epochs of fine-tuning (dev picks the epoch): the slower families get fewer, and pretrained
 # encoders peak early.
@@ -191,6 +195,12 @@ def get_config(variant: str = 'cnn_mr'):
     # The pretrained encoder's architecture (configs/pretrain_transformer.py), in both twins.
     c.model.embed_norm = True
     c.model.pooling = 'max'
+  if start == ['word2vec']:  # configs/word2vec.py's vectors start the token embedding alone.
+    c.init_from = 'runs/word2vec'
+    if family != 'transformer':
+      # The embedding learns at a tenth of the rate, near Kim's CNN-static (SST-2 dev, docstring).
+      c.finetune.layer_decay = 0.1
+    return c
   if start:  # The MLM run of configs/pretrain_FAMILY.py, or the run of one of its variants.
     c.init_from = f'runs/pretrain_{family}' + ('' if start == ['pretrained'] else
                                                 '_' + '_'.join(start))

@@ -55,6 +55,9 @@ def _distinct_programs(specs):
 @pytest.mark.parametrize('spec', _distinct_programs(CONFIGS), ids=lambda s: pathlib.Path(s).name)
 def test_config_builds_its_model_and_takes_a_train_step(spec):
   config = config_base.config_file(spec)
+  if config.task == config_base.WORD_VECTORS_TASK:  # No train step: gensim trains the vectors.
+    _check_word2vec_config(config)
+    return
   vocab = config.tokenizer.vocab_size
   full = config.data.seq_len if config.task == 'mlm' else config.data.max_len
   length = min(LENGTH, full)
@@ -86,6 +89,25 @@ def test_config_builds_its_model_and_takes_a_train_step(spec):
   assert float(metrics['steps']) == 1 and float(metrics['nonfinite_steps']) == 0
   assert float(metrics['count']) > 0
   assert np.isfinite(float(metrics['loss_sum']) / float(metrics['count']))
+
+
+def _check_word2vec_config(config):
+  """The config's word2vec settings train vectors as wide as its model's embedding (gensim, on a
+  few documents of piece ids) that set a classifier's embedding of that width."""
+  from textcls_jax import word2vec
+  width = models.embedding_dim(config.model)
+  rng = np.random.default_rng(0)
+  docs = [[str(t) for t in rng.integers(tok.NUM_SPECIAL, 50, 20)] for _ in range(20)]
+  model = word2vec.untrained_model(config.word2vec, width, config.seed)
+  model.build_vocab(docs)
+  model.train(docs, total_examples=len(docs), epochs=1)
+  vectors = np.zeros((50, width), np.float32)
+  vectors[[int(w) for w in model.wv.index_to_key]] = model.wv.vectors
+  classifier = models.build_classifier(config.model, 50, 2)
+  fresh = classifier.init(jax.random.PRNGKey(0), jnp.ones((1, 8), jnp.int32))['params']
+  embedding = word2vec.embedding_init(vectors, np.abs(vectors).sum(1) > 0,
+                                      fresh['encoder']['embed']['embedding'])
+  assert embedding.shape == (50, width) and np.isfinite(embedding).all()
 
 
 def test_an_unknown_variant_is_refused_naming_the_known_ones():

@@ -39,13 +39,18 @@ def check_variant(config_path: str, variant: str, variants: tuple[str, ...]) -> 
 
 # The pretraining objectives: a masked language model, and ELECTRA's replaced-token detection.
 PRETRAINING_TASKS = ('mlm', 'rtd')
+# Word vectors for the encoder's token embedding (textcls_jax/word2vec.py, gensim's word2vec).
+WORD_VECTORS_TASK = 'word2vec'
+# The tasks that read an unlabeled corpus (data.corpus_sources).
+CORPUS_TASKS = PRETRAINING_TASKS + (WORD_VECTORS_TASK,)
 
 
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   # 'classify', or a pretraining objective: 'mlm' (masked language model) or 'rtd' (ELECTRA's
-  # replaced-token detection: a small MLM generator proposes tokens, the encoder spots them).
+  # replaced-token detection: a small MLM generator proposes tokens, the encoder spots them), or
+  # 'word2vec' (skip-gram word vectors for the token embedding alone).
   c.task = 'classify'
   c.init_from = ''  # A pretraining workdir: its encoder and tokenizer start this run.
   # JAX's persistent compilation cache: a folder, 'off', or '' for $TEXTCLS_JAX_COMPILATION_CACHE,
@@ -104,6 +109,16 @@ def base_config() -> ml_collections.ConfigDict:
   # token term weighing rate x this, which is exact when the batch masks `rate` of its tokens.
   c.rtd.discriminator_weight = 50.0
   c.rtd.temperature = 1.0  # Of the generator's samples.
+
+  # Task 'word2vec' (textcls_jax/word2vec.py): skip-gram with negative sampling over the corpus's
+  # pieces, as wide as the model's token embedding; each source read once an epoch.
+  c.word2vec = ml_collections.ConfigDict()
+  c.word2vec.window = 5  # Context pieces each side (word2vec samples a window up to this).
+  c.word2vec.negatives = 5  # Noise pieces per pair, drawn from the unigram counts ^ 0.75.
+  c.word2vec.sample = 1e-4  # Frequent pieces are skipped, as word2vec's `sample` says.
+  c.word2vec.epochs = 5
+  c.word2vec.learning_rate = 0.025  # SGD's, decayed linearly to 1e-4 of it.
+  c.word2vec.threads = 1  # 1 makes the vectors reproducible; more are faster and are not.
 
   c.finetune = ml_collections.ConfigDict()
   c.finetune.freeze_encoder_steps = 0  # Train only the new head for this many steps.
@@ -227,6 +242,15 @@ def movie_review_corpus(c: ml_collections.ConfigDict,
   c.data.corpus_sources = (f'jsonl:{data_dir}/imdb/unsup.jsonl.gz',)
   c.data.corpus_weights = (1.0,)
   c.data.corpus_eval = f'jsonl:{data_dir}/imdb/train.jsonl.gz'
+  return c
+
+
+def word_vectors(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Turns a pretraining config into word2vec (task 'word2vec') on the same corpus and tokenizer:
+  skip-gram vectors for its encoder's token embedding alone, written once at the end (no
+  checkpoints to rank)."""
+  c.task = WORD_VECTORS_TASK
+  c.checkpoint.best_metric = ''
   return c
 
 

@@ -23,7 +23,7 @@ from textcls_jax import config_base
 from textcls_jax.data import sources
 from textcls_jax.data import tokenizer as tok
 
-TASKS = ('classify',) + config_base.PRETRAINING_TASKS
+TASKS = ('classify',) + config_base.CORPUS_TASKS
 
 # Keys a resumed run may change: how long it trains, how often it logs, evaluates and saves, how
 # many checkpoints it keeps, how it reacts to faults, how the same batches are spread over the
@@ -156,6 +156,13 @@ RULES: dict[str, Rule] = {
     'rtd.generator_size': (lambda v: _is_number(v) and 0 < v <= 1, 'a number in (0, 1]'),
     'rtd.discriminator_weight': POSITIVE_NUMBER,
     'rtd.temperature': POSITIVE_NUMBER,
+    'word2vec.window': POSITIVE_INT,
+    'word2vec.negatives': POSITIVE_INT,
+    'word2vec.sample': (lambda v: _is_number(v) and 0 <= v < 1,
+                        'a number in [0, 1) (0 keeps every piece)'),
+    'word2vec.epochs': POSITIVE_INT,
+    'word2vec.learning_rate': POSITIVE_NUMBER,
+    'word2vec.threads': POSITIVE_INT,
     'finetune.freeze_encoder_steps': NON_NEGATIVE_INT,
     'finetune.layer_decay': RATE,
     'tokenizer.model_path': STRING,
@@ -216,7 +223,8 @@ RULES: dict[str, Rule] = {
 # The dev figures a checkpoint can be ranked by, per task.
 BEST_METRICS = {'classify': ('accuracy', 'macro_f1', 'loss'),
                 'mlm': ('loss', 'accuracy', 'perplexity'),
-                'rtd': ('loss', 'accuracy', 'perplexity')}
+                'rtd': ('loss', 'accuracy', 'perplexity'),
+                'word2vec': ()}  # No checkpoints: the vectors are written once, at the end.
 
 
 def flatten(config: Mapping, prefix: str = '') -> dict[str, Any]:
@@ -271,7 +279,7 @@ def problems(config) -> list[str]:
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
-  if task in config_base.PRETRAINING_TASKS:
+  if task in config_base.CORPUS_TASKS:
     specs = flat.get('data.corpus_sources', [])
     if not specs:
       bad('data.corpus_sources', f'a non-empty tuple of unlabeled sources for task {task}')
@@ -286,6 +294,9 @@ def problems(config) -> list[str]:
                                                           for w in weights) or sum(weights) <= 0):
       bad('data.corpus_weights', f'() or {len(specs)} non-negative numbers with a positive sum, '
           'one per data.corpus_sources entry')
+    elif task == config_base.WORD_VECTORS_TASK and len(set(weights)) > 1:
+      bad('data.corpus_weights', '() or equal weights for task word2vec (it reads each source '
+          'once an epoch)')
   return found
 
 

@@ -15,6 +15,7 @@ from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import compile_cache
+from textcls_jax import config_base
 from textcls_jax import config_checks
 from textcls_jax import experiment
 from textcls_jax import optim
@@ -161,10 +162,22 @@ def train_and_evaluate(config, workdir: str) -> dict:
     wd.check_writable(workdir)
     lock = wd.WorkdirLock(workdir).acquire()
   try:
+    if config.task == config_base.WORD_VECTORS_TASK:  # Not a train step: gensim's word2vec.
+      return _word_vectors(config, workdir, checked)
     return _train_and_evaluate(config, workdir, dp, *batches, checked)
   finally:
     if lock:
       lock.release()
+
+
+def _word_vectors(config, workdir: str, checked: start.Checked) -> dict:
+  """Task 'word2vec': process 0 trains the vectors (textcls_jax/word2vec.py); the others wait."""
+  from textcls_jax import word2vec
+  figures = {}
+  if parallel.is_main_process():
+    figures = word2vec.train(config, workdir, checked.tokenizer_path(config))
+  parallel.barrier('word vectors written')
+  return figures
 
 
 def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_batch: int,

@@ -18,6 +18,7 @@ import ml_collections
 from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
+from textcls_jax import config_base
 from textcls_jax import models
 from textcls_jax import train_state
 from textcls_jax import workdir as wd
@@ -66,6 +67,15 @@ def check_compatible(init_from: str, pretrained_model: dict, model: dict) -> Non
                         + '; '.join(differences))
 
 
+def check_width(init_from: str, pretrained_model: dict, model: dict) -> None:
+  """Word vectors fit the token embedding of any family of their width; raises TransferError."""
+  theirs, mine = models.embedding_dim(pretrained_model), models.embedding_dim(model)
+  if theirs != mine:
+    key = 'embed_dim' if 'embed_dim' in model else 'hidden_dim'
+    raise TransferError(f'init_from={init_from} holds word vectors {theirs} wide, but this '
+                        f"config's token embedding is {mine} wide (model.{key})")
+
+
 def _norm(v):
   return list(v) if isinstance(v, (tuple, list)) else v
 
@@ -86,7 +96,10 @@ def open_pretrained(init_from: str, config) -> Pretrained:
   """Reads init_from's config and tokenizer; raises TransferError if this run's encoder or its
   tokenizer.model_path does not fit them. Reads only."""
   pretrained = Pretrained.read(init_from)
-  check_compatible(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
+  if pretrained.config.get('task') == config_base.WORD_VECTORS_TASK:
+    check_width(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
+  else:
+    check_compatible(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
   given = config.tokenizer.model_path
   if given and wd.read_bytes(given) != wd.read_bytes(pretrained.tokenizer_path):
     raise TransferError(
@@ -126,7 +139,10 @@ def load_params(pretrained: Pretrained):
 def transferred_params(pretrained: Pretrained, config, params):
   """`params` (a fresh state's) with what init_from gives this run: the encoder; and, when both
   runs pretrain with the same objective (continued, e.g. task-adaptive, pretraining), every
-  parameter, the objective's head included."""
+  parameter, the objective's head included. From a word2vec run: the token embedding alone
+  (word2vec.embedding_init), every other parameter fresh."""
+  if pretrained.config.get('task') == config_base.WORD_VECTORS_TASK:
+    return _with_word_vectors(pretrained.workdir, params)
   saved, _ = load_params(pretrained)
   same_objective = (config.task != 'classify' and
                     pretrained.config.get('task', 'classify') == config.task)
@@ -146,3 +162,17 @@ def _replace_subtree(params, key: str, subtree, init_from: str):
       raise TransferError(f'init_from={init_from}: {key} parameter of shape {b.shape} does not '
                           f'fit {a.shape} (different vocabulary or sizes)')
   return {**params, key: subtree}
+
+
+def _with_word_vectors(init_from: str, params):
+  from textcls_jax import word2vec
+  try:
+    vectors, trained = word2vec.load_vectors(init_from)
+    embedding = word2vec.embedding_init(vectors, trained,
+                                        jax.device_get(params['encoder']['embed']['embedding']))
+  except (FileNotFoundError, ValueError) as e:
+    raise TransferError(f'init_from={init_from}: {e}') from None
+  logging.info('Token embedding from the word vectors of %s (%d of %d pieces)', init_from,
+               int(trained.sum()), len(trained))
+  encoder = {**params['encoder'], 'embed': {**params['encoder']['embed'], 'embedding': embedding}}
+  return {**params, 'encoder': encoder}

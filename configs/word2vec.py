@@ -1,0 +1,19 @@
+"""Word vectors for the token embedding of any encoder 256 wide (the CNN, the BiLSTM and the
+Transformer of configs/sentence_families.py): word2vec's skip-gram with negative sampling
+(config.task 'word2vec', textcls_jax/word2vec.py) on IMDB's 50k unlabeled movie reviews, over the
+same SentencePiece pieces as configs/pretrain_FAMILY.py:imdb (the same corpus and tokenizer
+settings make the same tokenizer). Only model.embed_dim matters here: init_from this workdir sets
+the token embedding of a run whose encoder's embedding has that width, of any family, and leaves
+every other parameter fresh.
+
+Command:
+  python -m textcls_jax.main --config=configs/word2vec.py --workdir=runs/word2vec
+Result: not run yet.
+"""
+
+from textcls_jax import config_base
+
+
+def get_config():
+  c = config_base.pretraining_config(config_base.cnn_model(), num_steps=1)
+  return config_base.word_vectors(config_base.movie_review_corpus(c))
