@@ -52,15 +52,17 @@ def import_tensorflow(verbose: bool = False):
 
 
 class _LibraryInfoFilter(pylogging.Filter):
-  """Drops INFO lines from Orbax and friends (dozens per checkpoint); warnings still pass."""
-  _NOISY = ('/orbax/', '/jax/_src/xla_bridge', '/clu/metric_writers/logging_writer')
+  """Drops INFO lines from Orbax and friends (dozens per checkpoint, gensim's one a second);
+  warnings still pass."""
+  _NOISY = ('/orbax/', '/jax/_src/xla_bridge', '/clu/metric_writers/logging_writer', '/gensim/')
 
   def filter(self, record):
     return record.levelno >= pylogging.WARNING or not any(n in record.pathname for n in self._NOISY)
 
 
 def quiet_library_logs() -> None:
-  """The INFO lines of Orbax, JAX's backend search and clu's writer off on every log handler."""
+  """The INFO lines of Orbax, JAX's backend search, clu's writer and gensim off on every log
+  handler."""
   from absl import logging
   for handler in pylogging.getLogger().handlers + [logging.get_absl_handler()]:
     handler.addFilter(_LibraryInfoFilter())

@@ -53,37 +53,53 @@ class TokenDocuments:
           yield self._words[doc[i:i + self._max]].tolist()
 
 
-def held_out_pairs(tokens: np.ndarray, counts: np.ndarray, window: int, seed: int,
-                   num_pairs: int = EVAL_PAIRS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(centre, context, negative) int32 [P] each: held-out centre tokens, a token within `window`
-  of each in the same document, and a token drawn from the training unigram counts ^ 0.75
-  (word2vec's noise distribution). Pairs that cross a [CLS] are dropped."""
+def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+  """float64 [vocab]: the chance word2vec keeps an occurrence of each piece when it subsamples
+  frequent ones (gensim's formula; `sample` 0 keeps all)."""
+  if not sample:
+    return np.ones(len(counts))
+  threshold = sample * counts.sum()
+  safe = np.maximum(counts, 1)
+  return np.minimum(1.0, (np.sqrt(safe / threshold) + 1) * threshold / safe)
+
+
+def held_out_pairs(tokens: np.ndarray, counts: np.ndarray, window: int, sample: float,
+                   negatives: int, seed: int, num_pairs: int = EVAL_PAIRS
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(centre int32 [P], context int32 [P], noise int32 [P, negatives]), P <= num_pairs: held-out
+  pairs as training sees them, a centre token and one within `window` of it in the same document,
+  both kept by word2vec's subsampling of frequent pieces (training counts, `sample`), and noise
+  tokens drawn from the training counts ^ 0.75 (word2vec's noise distribution). Pairs that cross
+  a [CLS] are dropped."""
   rng = np.random.default_rng(seed)
-  n = len(tokens)
-  centre = rng.integers(0, n, size=num_pairs)
-  offset = rng.integers(1, window + 1, size=num_pairs) * rng.choice([-1, 1], size=num_pairs)
+  n, draws = len(tokens), 50 * num_pairs  # Subsampling keeps a few percent of the pairs.
+  centre = rng.integers(0, n, size=draws)
+  offset = rng.integers(1, window + 1, size=draws) * rng.choice([-1, 1], size=draws)
   inside = (centre + offset >= 0) & (centre + offset < n)
   centre, context = centre[inside], (centre + offset)[inside]
   documents = np.cumsum(tokens == tok.CLS_ID)  # The document each position is in.
+  kept = keep_probability(counts, sample)
   keep = ((documents[centre] == documents[context]) & (tokens[centre] != tok.CLS_ID) &
-          (tokens[context] != tok.CLS_ID))
+          (tokens[context] != tok.CLS_ID) & (rng.random(len(centre)) < kept[tokens[centre]]) &
+          (rng.random(len(centre)) < kept[tokens[context]]))
+  centre, context = centre[keep][:num_pairs], context[keep][:num_pairs]
   noise = counts.astype(np.float64) ** 0.75
-  negative = rng.choice(len(counts), size=int(keep.sum()), p=noise / noise.sum())
-  return (tokens[centre[keep]].astype(np.int32), tokens[context[keep]].astype(np.int32),
-          negative.astype(np.int32))
+  negative = rng.choice(len(counts), size=(len(centre), negatives), p=noise / noise.sum())
+  return tokens[centre].astype(np.int32), tokens[context].astype(np.int32), negative.astype(np.int32)
 
 
 def pair_figures(vectors: np.ndarray, context_vectors: np.ndarray, pairs) -> dict:
-  """Held-out skip-gram figures: `accuracy`, the share of pairs whose true context scores above
-  the noise token (0.5 for untrained vectors), and `loss`, the negative-sampling loss a pair
-  (-log sigmoid(true) - log sigmoid(-noise)). vectors, context_vectors: float32 [vocab, width]."""
+  """Held-out skip-gram figures: `accuracy`, the share of (pair, noise token) comparisons the true
+  context wins (0.5 for untrained vectors), and `loss`, word2vec's objective per pair,
+  -log sigmoid(true) - sum over the noise tokens of log sigmoid(-noise).
+  vectors, context_vectors: float32 [vocab, width]."""
   centre, context, negative = pairs
   e = vectors[centre]
   true = np.einsum('pd,pd->p', e, context_vectors[context])
-  noise = np.einsum('pd,pd->p', e, context_vectors[negative])
-  loss = np.logaddexp(0, -true) + np.logaddexp(0, noise)
-  return {'accuracy': float(np.mean(true > noise)), 'loss': float(np.mean(loss)),
-          'count': len(centre)}
+  noise = np.einsum('pd,pkd->pk', e, context_vectors[negative])
+  loss = np.logaddexp(0, -true) + np.logaddexp(0, noise).sum(1)
+  wins = np.mean(true[:, None] > noise) + 0.5 * np.mean(true[:, None] == noise)
+  return {'accuracy': float(wins), 'loss': float(np.mean(loss)), 'count': len(centre)}
 
 
 def untrained_model(w2v_config, width: int, seed: int):
@@ -111,7 +127,8 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
   vocab_size = data.tokenizer.vocab_size
   counts = sum(np.bincount(t, minlength=vocab_size) for t in data.train_tokens)
   counts[tok.CLS_ID] = 0
-  pairs = held_out_pairs(data.eval_tokens, np.maximum(counts, 1), w2v.window, config.seed)
+  pairs = held_out_pairs(data.eval_tokens, counts, w2v.window, w2v.sample, w2v.negatives,
+                         config.seed)
   width = models.embedding_dim(config.model)
   documents = TokenDocuments(data.train_tokens, vocab_size)
   num_tokens = int(counts.sum())
