@@ -175,6 +175,12 @@ VARIANTS = (
     'rnn_mr_word2vec', 'rnn_trec_word2vec', 'rnn_sst1_word2vec', 'rnn_sst2_word2vec',
     'transformer_mr_word2vec', 'transformer_trec_word2vec', 'transformer_sst1_word2vec',
     'transformer_sst2_word2vec',
+    'cnn_mr_word2vec_books', 'cnn_trec_word2vec_books', 'cnn_sst1_word2vec_books',
+    'cnn_sst2_word2vec_books',
+    'rnn_mr_word2vec_books', 'rnn_trec_word2vec_books', 'rnn_sst1_word2vec_books',
+    'rnn_sst2_word2vec_books',
+    'transformer_mr_word2vec_books', 'transformer_trec_word2vec_books',
+    'transformer_sst1_word2vec_books', 'transformer_sst2_word2vec_books',
 )  # Spelled out for tests/conftest.py, which reads them without importing the file.
 # Epochs of fine-tuning (dev picks the epoch): the slower families get fewer, and pretrained
 # encoders peak early.
@@ -195,8 +201,10 @@ def get_config(variant: str = 'cnn_mr'):
     # The pretrained encoder's architecture (configs/pretrain_transformer.py), in both twins.
     c.model.embed_norm = True
     c.model.pooling = 'max'
-  if start == ['word2vec']:  # configs/word2vec.py's vectors start the token embedding alone.
-    c.init_from = 'runs/word2vec'
+  if start[:1] == ['word2vec']:
+    # configs/word2vec.py's vectors (runs/word2vec), or its :books variant's (runs/word2vec_books),
+    # start the token embedding alone.
+    c.init_from = 'runs/' + '_'.join(start)
     if family != 'transformer':
       # The embedding learns at a tenth of the rate, near Kim's CNN-static (SST-2 dev, docstring).
       c.finetune.layer_decay = 0.1

@@ -9,11 +9,22 @@ every other parameter fresh.
 Command:
   python -m textcls_jax.main --config=configs/word2vec.py --workdir=runs/word2vec
 Result: not run yet.
+
+Variant `books` (--config=configs/word2vec.py:books --workdir=runs/word2vec_books): the reviews and
+the Gutenberg books (configs/pretrain_FAMILY.py's default corpus and tokenizer), each read once an
+epoch.
+Result: not run yet.
 """
 
 from textcls_jax import config_base
 
+VARIANTS = ('', 'books')
 
-def get_config():
+
+def get_config(variant: str = ''):
+  config_base.check_variant(__file__, variant, VARIANTS)
+  # Only the model's embedding width (256) matters to the vectors (docstring).
   c = config_base.pretraining_config(config_base.cnn_model(), num_steps=1)
-  return config_base.word_vectors(config_base.movie_review_corpus(c))
+  if variant != 'books':
+    c = config_base.movie_review_corpus(c)
+  return config_base.word_vectors(c)
