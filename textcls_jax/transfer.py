@@ -6,7 +6,9 @@ latest checkpoint into the new run's fresh parameters (and, when both runs pretr
 objective, the objective's head too: continued pretraining, e.g. on the task's own text). The new
 run's encoder must be the same network as the pretrained one: the same family and the same sizes.
 Settings that do not change the parameters (dropout rates, pooling, compute dtype, the heads) may
-differ. Anything else is refused with the list of differences.
+differ. Anything else is refused with the list of differences. A word2vec workdir (textcls_jax/
+word2vec.py) gives its word vectors to the token embedding of any family of their width, and
+nothing else.
 """
 
 from __future__ import annotations
