@@ -101,8 +101,7 @@ def _check_word2vec_config(config):
   model = word2vec.untrained_model(config.word2vec, width, config.seed)
   model.build_vocab(docs)
   model.train(docs, total_examples=len(docs), epochs=1)
-  vectors = np.zeros((50, width), np.float32)
-  vectors[[int(w) for w in model.wv.index_to_key]] = model.wv.vectors
+  vectors, _ = word2vec.vectors_by_id(model, 50)
   classifier = models.build_classifier(config.model, 50, 2)
   fresh = classifier.init(jax.random.PRNGKey(0), jnp.ones((1, 8), jnp.int32))['params']
   embedding = word2vec.embedding_init(vectors, np.abs(vectors).sum(1) > 0,

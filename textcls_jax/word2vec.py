@@ -27,7 +27,6 @@ from textcls_jax import workdir as wd
 from textcls_jax.data import prepare
 from textcls_jax.data import tokenizer as tok
 
-VECTORS = 'word_vectors.npz'  # In the workdir.
 EVAL_PAIRS = 100_000  # Held-out (centre, context) pairs scored after each epoch.
 
 
@@ -111,6 +110,16 @@ def untrained_model(w2v_config, width: int, seed: int):
       min_alpha=w2v_config.learning_rate * 1e-4, workers=w2v_config.threads, seed=seed)
 
 
+def vectors_by_id(model, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """A gensim model's (vectors, context vectors), float32 [vocab_size, width] each, row i for piece
+  id i (gensim keys them by the id as a string, most frequent first); zeros for absent pieces."""
+  ids = np.array([int(w) for w in model.wv.index_to_key])
+  vectors = np.zeros((vocab_size, model.wv.vector_size), np.float32)
+  context = np.zeros_like(vectors)
+  vectors[ids], context[ids] = model.wv.vectors, model.syn1neg
+  return vectors, context
+
+
 def train(config, workdir: str, tokenizer_path: str) -> dict:
   """Trains word vectors as config.word2vec says on config.data's corpus (this process must be the
   only one: the caller runs it on process 0) and writes them to workdir/word_vectors.npz.
@@ -119,10 +128,10 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
   w2v = config.word2vec
   data = prepare.prepare_pretraining(config, workdir, tokenizer_path)
   wd.write_json(wd.join(workdir, wd.CONFIG), config.to_dict())  # What init_from reads.
-  path = wd.join(workdir, VECTORS)
-  metrics = wd.read_metrics(workdir) if wd.exists(wd.join(workdir, wd.METRICS)) else []
+  path = wd.join(workdir, wd.WORD_VECTORS)
   if wd.exists(path):
     logging.info('%s holds its word vectors already; nothing to train', workdir)
+    metrics = wd.read_metrics(workdir) if wd.exists(wd.join(workdir, wd.METRICS)) else []
     return next((r for r in reversed(metrics) if r['split'] == 'dev'), {})
   vocab_size = data.tokenizer.vocab_size
   counts = sum(np.bincount(t, minlength=vocab_size) for t in data.train_tokens)
@@ -137,12 +146,6 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
   log = run_log_lib.RunLog(workdir, 0, is_main=True)
   figures = {}
 
-  def vectors_now():
-    ids = np.array([int(w) for w in model.wv.index_to_key])
-    vectors = np.zeros((vocab_size, width), np.float32)
-    context = np.zeros((vocab_size, width), np.float32)
-    vectors[ids], context[ids] = model.wv.vectors, model.syn1neg
-    return vectors, context
 
   class EpochEnd(gensim_callbacks.CallbackAny2Vec):
     def __init__(self):
@@ -152,7 +155,7 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
     def on_epoch_end(self, _):
       nonlocal figures
       self.epoch += 1
-      figures = pair_figures(*vectors_now(), pairs)
+      figures = pair_figures(*vectors_by_id(model, vocab_size), pairs)
       seconds = time.perf_counter() - self.start
       rate = self.epoch * num_tokens / seconds
       logging.info('epoch %d/%d | held-out pair accuracy %.4f, loss %.4f | %s tokens/s | ETA %s',
@@ -160,7 +163,7 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
                    run_log_lib.format_duration(seconds / self.epoch * (w2v.epochs - self.epoch)))
       log.write(self.epoch, 'dev', {**figures, 'tokens_per_s': rate, 'seconds': seconds})
 
-  before = pair_figures(*vectors_now(), pairs)
+  before = pair_figures(*vectors_by_id(model, vocab_size), pairs)
   logging.info('word2vec: %s training tokens, %d pieces in the corpus, width %d, %d epochs; '
                'held-out pair accuracy %.4f before training', f'{num_tokens:,}',
                len(model.wv.index_to_key), width, w2v.epochs, before['accuracy'])
@@ -168,7 +171,7 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
   model.train(documents, total_examples=model.corpus_count, epochs=w2v.epochs,
               callbacks=[EpochEnd()])
   log.close()
-  vectors, _ = vectors_now()
+  vectors, _ = vectors_by_id(model, vocab_size)
   trained = counts > 0
   buffer = io.BytesIO()
   np.savez(buffer, vectors=vectors, trained=trained)
@@ -179,9 +182,9 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
 
 def load_vectors(workdir: str) -> tuple[np.ndarray, np.ndarray]:
   """(vectors float32 [vocab, width], trained bool [vocab]) of a word2vec workdir."""
-  path = wd.join(workdir, VECTORS)
+  path = wd.join(workdir, wd.WORD_VECTORS)
   if not wd.exists(path):
-    raise FileNotFoundError(f'no {VECTORS} yet (its word2vec run has not finished)')
+    raise FileNotFoundError(f'no {wd.WORD_VECTORS} yet (its word2vec run has not finished)')
   with np.load(io.BytesIO(wd.read_bytes(path))) as saved:
     return saved['vectors'], saved['trained']
 

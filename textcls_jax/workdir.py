@@ -25,6 +25,7 @@ CHECKPOINTS = 'checkpoints'
 METRICS = 'metrics.jsonl'
 TENSORBOARD = 'tensorboard'
 CORPUS_CACHE = 'corpus'
+WORD_VECTORS = 'word_vectors.npz'  # A word2vec run's output (textcls_jax/word2vec.py).
 
 
 def is_remote(path) -> bool:
