@@ -208,6 +208,7 @@ VARIANTS = (
     'cnn_trec_imdb_tapt', 'cnn_sst1_imdb_tapt', 'cnn_sst2_imdb_tapt',
     'rnn_trec_imdb_tapt', 'rnn_sst1_imdb_tapt', 'rnn_sst2_imdb_tapt',
     'transformer_trec_imdb_tapt', 'transformer_sst1_imdb_tapt', 'transformer_sst2_imdb_tapt',
+    'cnn_mr_imdb_tapt', 'rnn_mr_imdb_tapt', 'transformer_mr_imdb_tapt',
     'cnn_mr_word2vec', 'cnn_trec_word2vec', 'cnn_sst1_word2vec', 'cnn_sst2_word2vec',
     'rnn_mr_word2vec', 'rnn_trec_word2vec', 'rnn_sst1_word2vec', 'rnn_sst2_word2vec',
     'transformer_mr_word2vec', 'transformer_trec_word2vec', 'transformer_sst1_word2vec',
@@ -251,6 +252,8 @@ def get_config(variant: str = 'cnn_mr'):
                                                 '_' + '_'.join(start))
     if start[-1] == 'tapt':  # configs/tapt.py's run on this dataset's own training text.
       c.init_from = f'runs/tapt/{family}_{dataset}_' + '_'.join(start[:-1])
+      if c.data.cv_folds:  # Each fold's own run: its training text is another corpus.
+        c.init_from += '/fold' + config_base.FOLD_FIELD
     if family == 'transformer':
       c.optim.learning_rate = 3e-4  # As configs/sst2_transformer.py:pretrained.
   return c

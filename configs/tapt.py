@@ -7,22 +7,27 @@ configs/sentence_families.py:FAMILY_DATASET makes it (data.corpus_sources 'task:
 test split is never read, and dev is read only for perplexity, 'task:dev'), with MLM's masking,
 1,000 steps of 64 windows of 64 tokens (about 23 passes over SST-2 sentences' training text, ULMFiT
 and Gururangan's many epochs) at a third of the pretraining's learning rate. The fine-tuning row
-FAMILY_DATASET_START_tapt of configs/sentence_families.py starts from it. Fixed-split datasets only
-(TREC, SST-1, SST-2 sentences): a cross-validation fold would need a run of its own.
+FAMILY_DATASET_START_tapt of configs/sentence_families.py starts from it. On MR, a cross-validation
+dataset, each fold's training text is another corpus: one run per fold (data.cv_fold) in
+runs/tapt/FAMILY_mr_START/foldK, and the fine-tuning row starts each fold from its own run.
 
 Commands:
   python -m textcls_jax.main --config=configs/tapt.py:rnn_sst2_imdb --workdir=runs/tapt/rnn_sst2_imdb
   python -m textcls_jax.reproduce --config=configs/sentence_families.py:rnn_sst2_imdb_tapt \
       --workdir=runs/sentence_families/rnn_sst2_imdb_tapt
+MR: one run for each fold K that configs/sentence_families.py runs (0, 1 and 2), then the row:
+  python -m textcls_jax.main --config=configs/tapt.py:transformer_mr_imdb --config.data.cv_fold=K \
+      --workdir=runs/tapt/transformer_mr_imdb/foldK
 
 Results: in configs/sentence_families.py's docstring (the _tapt rows).
 """
 
 from textcls_jax import config_base
 
-VARIANTS = ('cnn_trec_imdb', 'cnn_sst1_imdb', 'cnn_sst2_imdb',
-            'rnn_trec_imdb', 'rnn_sst1_imdb', 'rnn_sst2_imdb',
+VARIANTS = ('cnn_trec_imdb', 'cnn_sst1_imdb', 'cnn_sst2_imdb', 'cnn_mr_imdb',
+            'rnn_trec_imdb', 'rnn_sst1_imdb', 'rnn_sst2_imdb', 'rnn_mr_imdb',
             'transformer_trec_imdb', 'transformer_sst1_imdb', 'transformer_sst2_imdb',
+            'transformer_mr_imdb',
             )  # Spelled out for tests/conftest.py, which reads them without importing the file.
 NUM_STEPS = 1000
 

@@ -93,6 +93,23 @@ def test_a_row_may_run_some_of_its_folds_and_its_table_says_so(data_dir):
   assert len(reproduce.run_names(config)) == 20
 
 
+def test_an_init_from_per_fold_names_each_runs_fold_and_is_refused_without_folds(data_dir,
+                                                                                  tmp_path):
+  from textcls_jax import config_checks
+  config = _config(data_dir)
+  config.init_from = str(tmp_path / 'tapt' / 'fold{fold}')
+  assert [reproduce.run_config(config, k, 0).init_from for k in (0, 1)] == [
+      str(tmp_path / 'tapt' / 'fold0'), str(tmp_path / 'tapt' / 'fold1')]
+  assert config.init_from.endswith('fold{fold}')  # The row's own config is left as it was.
+  config.data.cv_folds = 0
+  config.data.test_fraction = 0.2
+  with pytest.raises(config_checks.ConfigError,
+                     match=r"^init_from='.*fold\{fold\}' is not allowed: it must be a workdir; "
+                           r"'\{fold\}' is filled in only by textcls_jax.reproduce"):
+    reproduce.reproduce(config, 'configs/tiny.py', str(tmp_path / 'row'))
+  assert not (tmp_path / 'row').exists()
+
+
 def test_reproduce_refuses_a_config_without_a_test_split(data_dir, tmp_path):
   config = _config(data_dir)
   config.data.cv_folds = 0

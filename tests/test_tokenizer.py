@@ -84,6 +84,18 @@ def test_encode_and_tf_tokenize_agree(tokenizer):
   assert fn(tf.constant(TEXTS[1:3])).to_list() == rows[1:3]
 
 
+def test_a_word_model_keeps_the_special_ids_and_makes_a_piece_of_each_word(tmp_path):
+  import tensorflow as tf
+  path = tok.train_sentencepiece(corpus(), str(tmp_path / 'words.model'), vocab_size=VOCAB_SIZE,
+                                 model_type='word')
+  words = Tokenizer(path)  # Loading checks the special pieces' ids.
+  assert tuple(words.id_to_piece(i) for i in range(tok.NUM_SPECIAL)) == tok.SPECIAL_PIECES
+  assert [words.id_to_piece(i) for i in words.encode('good film')] == ['\u2581good', '\u2581film']
+  assert 'goodfilm' not in {words.id_to_piece(i) for i in range(words.vocab_size)}
+  assert words.encode('goodfilm') == [tok.UNK_ID]  # A word it lacks is unknown, not split.
+  assert words.tf_tokenize(tf.constant(TEXTS)).to_list() == [words.encode(t) for t in TEXTS]
+
+
 def test_training_is_deterministic(tmp_path, model_path):
   again = tok.train_sentencepiece(corpus(), str(tmp_path / 'again.model'), vocab_size=VOCAB_SIZE,
                                   seed=0)

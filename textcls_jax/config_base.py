@@ -43,6 +43,9 @@ PRETRAINING_TASKS = ('mlm', 'rtd')
 WORD_VECTORS_TASK = 'word2vec'
 # The tasks that read an unlabeled corpus (data.corpus_sources).
 CORPUS_TASKS = PRETRAINING_TASKS + (WORD_VECTORS_TASK,)
+# In init_from: the fold of the run, filled in by textcls_jax.reproduce (a workdir per fold, for a
+# pretraining that read only that fold's training text).
+FOLD_FIELD = '{fold}'
 
 
 def base_config() -> ml_collections.ConfigDict:

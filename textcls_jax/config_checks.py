@@ -170,7 +170,7 @@ RULES: dict[str, Rule] = {
                              f'an integer > {tok.NUM_SPECIAL} (the special pieces)'),
     'tokenizer.max_chars': POSITIVE_INT,
     # Not SentencePiece's 'word': it does not keep [MASK] as the fourth piece (it made '▁[CLS]').
-    'tokenizer.model_type': one_of('unigram', 'bpe', 'char'),
+    'tokenizer.model_type': one_of('unigram', 'bpe', 'word', 'char'),
     'tokenizer.seed': NON_NEGATIVE_INT,
     'tokenizer.normalization': one_of('nmt_nfkc', 'nfkc', 'nmt_nfkc_cf', 'nfkc_cf', 'identity'),
     'optim.learning_rate': POSITIVE_NUMBER,
@@ -279,6 +279,9 @@ def problems(config) -> list[str]:
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
+  if config_base.FOLD_FIELD in flat.get('init_from', ''):
+    bad('init_from', f'a workdir; {config_base.FOLD_FIELD!r} is filled in only by '
+        'textcls_jax.reproduce, for each fold of a row with data.cv_folds')
   if task in config_base.CORPUS_TASKS:
     specs = flat.get('data.corpus_sources', [])
     if not specs:

@@ -45,11 +45,16 @@ def run_names(config) -> list[tuple[str, Optional[int], int]]:
 
 
 def run_config(config, fold: Optional[int], seed: int):
-  """The row's config for one run: its seed and, with cross-validation, its held-out fold."""
+  """The row's config for one run: its seed and, with cross-validation, its held-out fold.
+
+  An init_from with config_base.FOLD_FIELD names one pretraining workdir per fold (one that read
+  only the fold's training text, e.g. configs/tapt.py's), filled in with the run's fold."""
+  from textcls_jax import config_base
   run = config.copy_and_resolve_references()
   run.seed = seed
-  if fold is not None:
+  if fold is not None:  # (Without folds '{fold}' stays, for config_checks to refuse.)
     run.data.cv_fold = fold
+    run.init_from = run.init_from.replace(config_base.FOLD_FIELD, str(fold))
   return run
 
 

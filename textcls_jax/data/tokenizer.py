@@ -103,6 +103,13 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
       proto = sentencepiece_model_pb2.ModelProto.FromString(src.read())
     proto.trainer_spec.ClearField('input')
     proto.trainer_spec.ClearField('model_prefix')
+    if model_type == 'word':
+      # The word trainer also makes a word of each user symbol ('▁[CLS]' after '[CLS]'), which
+      # would push the special pieces off their fixed ids: drop those words.
+      words = {'\u2581' + piece for piece in SPECIAL_PIECES}
+      kept = [piece for piece in proto.pieces if piece.piece not in words]
+      del proto.pieces[:]
+      proto.pieces.extend(kept)
     wd.atomic_write_bytes(output_path, proto.SerializeToString())  # Local or a URL.
   logging.info('Trained a SentencePiece model (%s, vocab %d) on %d texts, %d characters: %s',
                model_type, vocab_size, lines, chars, output_path)
