@@ -61,7 +61,7 @@ BAD_VALUES = [
     ('word2vec', 'word2vec.epochs', '0', 'a positive integer'),
     ('word2vec', 'word2vec.learning_rate', '0.0', 'a number > 0'),
     ('word2vec', 'word2vec.threads', '0', 'a positive integer'),
-    ('tiny', 'tokenizer.model_type', 'word', "one of 'unigram', 'bpe', 'char'"),
+    ('tiny', 'tokenizer.model_type', 'wordpiece', "one of 'unigram', 'bpe', 'word', 'char'"),
     ('tiny', 'optim.max_norm_regex', '[head', 'a valid regular expression'),
     ('tiny', 'parallel.mode', 'pjit', "one of 'jit', 'pmap'"),
     ('tiny', 'train.batch_size', '0', 'a positive integer'),
@@ -171,9 +171,13 @@ def test_mistyped_values_from_python_are_refused(key, value):
 
 
 def test_every_shipped_config_is_valid():
+  """As its runs are: a reproduction row's runs are the config with a fold and seed filled in."""
   from conftest import shipped_config_specs
+  from textcls_jax import reproduce
   for spec in shipped_config_specs():
-    assert config_checks.problems(config_base.config_file(spec)) == [], spec
+    config = config_base.config_file(spec)
+    _, fold, seed = reproduce.run_names(config)[0]
+    assert config_checks.problems(reproduce.run_config(config, fold, seed)) == [], spec
 
 
 @pytest.mark.parametrize('keys,message', [

@@ -131,7 +131,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.tokenizer.model_path = ''  # '' trains one on the training texts and saves it in the workdir.
   c.tokenizer.vocab_size = 8000
   c.tokenizer.max_chars = 20_000_000
-  c.tokenizer.model_type = 'unigram'
+  c.tokenizer.model_type = 'unigram'  # SentencePiece's: 'unigram', 'bpe', 'word' or 'char'.
   c.tokenizer.seed = 0
   c.tokenizer.normalization = 'nmt_nfkc'  # 'nmt_nfkc_cf' also folds case.
 
