@@ -169,7 +169,6 @@ RULES: dict[str, Rule] = {
     'tokenizer.vocab_size': (lambda v: _is_int(v) and v > tok.NUM_SPECIAL,
                              f'an integer > {tok.NUM_SPECIAL} (the special pieces)'),
     'tokenizer.max_chars': POSITIVE_INT,
-    # Not SentencePiece's 'word': it does not keep [MASK] as the fourth piece (it made '▁[CLS]').
     'tokenizer.model_type': one_of('unigram', 'bpe', 'word', 'char'),
     'tokenizer.seed': NON_NEGATIVE_INT,
     'tokenizer.normalization': one_of('nmt_nfkc', 'nfkc', 'nmt_nfkc_cf', 'nfkc_cf', 'identity'),

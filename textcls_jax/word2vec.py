@@ -146,7 +146,6 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
   log = run_log_lib.RunLog(workdir, 0, is_main=True)
   figures = {}
 
-
   class EpochEnd(gensim_callbacks.CallbackAny2Vec):
     def __init__(self):
       self.epoch = 0
