@@ -23,6 +23,14 @@ epoch.
 Result (2026-12-03, same code and machine, beside two trainings): 44.98 M pieces a pass (16.35 M
 of reviews, 28.6 M of books), 5 passes, 11.8 minutes; held-out pairs of the held-out books: 0.669
 after the first pass, 0.713 after the fifth. Fine-tuned: the FAMILY_DATASET_word2vec_books rows.
+
+Probed and not adopted: whole words, as Kim's vectors are (2026-12-03, commit c9eac0f, alone):
+  python -m textcls_jax.main --config=configs/word2vec.py --workdir=runs/word2vec_words \
+      --config.tokenizer.model_type=word --config.tokenizer.vocab_size=30000
+11.6 M words a pass, 5 passes, 3.8 minutes; 29,995 words. Fine-tuned as
+configs/kim_cnn_rand.py:mr_word2vec with --config.init_from=runs/word2vec_words (10 folds, 8.3
+minutes, the embedding four times larger): MR test 79.1 ± 0.9, dev 79.8 ± 0.8, against 79.1 ± 1.4,
+dev 80.0 ± 1.4 from these pieces (re-run the same hour). Dev prefers the pieces.
 """
 
 from textcls_jax import config_base
