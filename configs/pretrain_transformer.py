@@ -57,7 +57,9 @@ Variants `imdb_long` and `rtd_imdb_long`: `imdb` and `rtd_imdb` at five times th
 MLM steps, 61 M tokens, about 3.7 passes over the reviews; 12,500 RTD steps), the budget issue 18
 asks for: the discriminator's loss left the constant guess only after some 1,200 steps, which a
 2,500-step run can barely repay, and ELECTRA's lead over MLM was measured at far larger compute.
-About two hours each alone here; each resumes exactly across sittings (re-run the command).
+About two hours each alone here (three for rtd_imdb_long at 1.1-1.2 steps/s on a slower machine
+of the same kind, 2026-12-03); each resumes exactly across sittings (re-run the command) where the
+workdir survives between them.
   python -m textcls_jax.main --config=configs/pretrain_transformer.py:rtd_imdb_long \
       --workdir=runs/pretrain_transformer_rtd_imdb_long
 Fine-tuned: configs/sentence_families.py's transformer_*_imdb_long and _rtd_imdb_long rows.
