@@ -84,7 +84,7 @@ CNN-static only on SST-1; 16 M pieces of movie reviews are not 100 billion words
 CR they also pass the TF-IDF row (78.0, 80.4), which CNN-rand does not. mr_word2vec re-run on
 2026-12-03 (commit c9eac0f, another machine of the same kind, vectors made again there): test
 79.1 ± 1.4, dev 80.0 ± 1.4, as above. Whole words instead of pieces do not lift MR either
-(configs/word2vec.py's probe): test 79.1 ± 0.9, dev 79.8 ± 0.8.
+(configs/word2vec.py's probe).
 """
 
 from textcls_jax import config_base

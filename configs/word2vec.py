@@ -29,8 +29,9 @@ Probed and not adopted: whole words, as Kim's vectors are (2026-12-03, commit c9
       --config.tokenizer.model_type=word --config.tokenizer.vocab_size=30000
 11.6 M words a pass, 5 passes, 3.8 minutes; 29,995 words. Fine-tuned as
 configs/kim_cnn_rand.py:mr_word2vec with --config.init_from=runs/word2vec_words (10 folds, 8.3
-minutes, the embedding four times larger): MR test 79.1 ± 0.9, dev 79.8 ± 0.8, against 79.1 ± 1.4,
-dev 80.0 ± 1.4 from these pieces (re-run the same hour). Dev prefers the pieces.
+minutes, the embedding four times larger): MR test 79.1 ± 0.9, dev 79.8 ± 0.8, against the row
+from these pieces (configs/kim_cnn_rand.py's mr_word2vec, re-run the same hour). Dev prefers the
+pieces.
 """
 
 from textcls_jax import config_base
