@@ -70,6 +70,14 @@ discriminator's loss, generator perplexity, replaced precision / recall: 1,000: 
 0.68 / 0.02; 3,000: 0.279, 63.9, 0.75 / 0.26; 5,000: 0.262, 49.5, 0.72 / 0.36; 10,000: 0.244, 38.7,
 0.72 / 0.42; 12,500: 0.244, 38.1, 0.73 / 0.41 (12.6% of tokens replaced; the best constant guess
 0.379). The resumed sitting repeated the first's losses to the printed digit (step 5,200: 17.2129).
+  python -m textcls_jax.main --config=configs/pretrain_transformer.py:imdb_long \
+      --workdir=runs/pretrain_transformer_imdb_long
+Result of imdb_long (2026-12-03, seed 0, the same training code, 2 AMD EPYC cores with AVX-512, in
+two sittings: steps 1-3,500 17:49-18:41 UTC with a 14-minute pause for a test-suite run,
+3,500-15,000 alone 18:54-20:50, 1.4-1.8 steps/s; about 2.6 hours' worth alone): 61.4 M tokens (3.7
+passes over the reviews). Perplexity on the text of IMDB's labelled training reviews: 348 @1000,
+112 @2000, 78.5 @3000, 55.7 @5000, 38.6 @9000, 34.9 @11000, 32.4 @15000 (the 3,000-step `imdb` run
+ended at 84.6).
 Fine-tuned: configs/sentence_families.py's transformer_*_imdb_long and _rtd_imdb_long rows.
 """
 
