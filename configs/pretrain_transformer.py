@@ -76,8 +76,7 @@ Result of imdb_long (2026-12-03, seed 0, the same training code, 2 AMD EPYC core
 two sittings: steps 1-3,500 17:49-18:41 UTC with a 14-minute pause for a test-suite run,
 3,500-15,000 alone 18:54-20:50, 1.4-1.8 steps/s; about 2.6 hours' worth alone): 61.4 M tokens (3.7
 passes over the reviews). Perplexity on the text of IMDB's labelled training reviews: 348 @1000,
-112 @2000, 78.5 @3000, 55.7 @5000, 38.6 @9000, 34.9 @11000, 32.4 @15000 (the 3,000-step `imdb` run
-ended at 84.6).
+112 @2000, 78.5 @3000, 55.7 @5000, 38.6 @9000, 34.9 @11000, 32.4 @15000 (against `imdb`'s, above).
 Fine-tuned: configs/sentence_families.py's transformer_*_imdb_long and _rtd_imdb_long rows.
 """
 

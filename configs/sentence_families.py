@@ -118,13 +118,13 @@ inflated): +1.6 on SST-1, where the reviews cost 0.8, and -0.9 on MR. Not run: t
 _rtd_imdb rows, and transformer_trec_pretrained.
 transformer_sst2_rtd_imdb_long (2026-12-03, commit 69d6b94's training code, alone) starts from
 configs/pretrain_transformer.py:rtd_imdb_long, replaced-token detection on the reviews at five
-times the compute of :rtd_imdb (51.2 M tokens, about 2.9 hours alone): +0.8 over the 1x run on test
-(+1.0 on dev) and +1.1 over scratch, still 1.1 below MLM on the same text at a fifth of its compute
-(transformer_sst2_imdb, 81.2), level with it on dev (79.8 both). transformer_sst2_imdb_long (the
-same day and code, alone) starts from configs/pretrain_transformer.py:imdb_long, MLM at the same
-five times (61.4 M tokens, about 2.6 hours alone, perplexity 32.4 against 84.6): test 81.4 ± 0.7,
-dev 82.2 ± 0.4, +0.2 over MLM at one time on test (+2.4 on dev) and 1.3 above replaced-token
-detection at equal compute (dev +2.4). At both budgets MLM leads on test, by 1.9 and 1.3.
+times the compute of :rtd_imdb (tokens, time and curve in its docstring): +0.8 over the 1x run on
+test (+1.0 on dev) and +1.1 over scratch, still 1.1 below MLM on the same text at a fifth of its
+compute (transformer_sst2_imdb, 81.2), level with it on dev (79.8 both). transformer_sst2_imdb_long
+(the same day and code, alone) starts from configs/pretrain_transformer.py:imdb_long, MLM at the
+same five times (likewise): test 81.4 ± 0.7, dev 82.2 ± 0.4, +0.2 over MLM at one time on test
+(+2.4 on dev) and 1.3 above replaced-token detection at equal compute (dev +2.4). At both budgets
+MLM leads on test, by 1.9 and 1.3.
 Fine-tuning recipes for the reviews' pretraining (2026-12-03, commit 7b5a02a, SST-2 sentences, 3
 seeds each, one key changed with --config.KEY=VALUE; dev chooses, test never did):
   cnn_sst2_imdb, finetune.layer_decay=0.1 (embedding at a tenth)  test 76.9 ± 0.3  dev 78.2 ± 1.1
