@@ -2,10 +2,8 @@
 size and takes one train step on a tiny synthetic batch: a config that no longer fits the code fails
 here, not an hour into a run. No data, tokenizer or init_from workdir is read."""
 
-import ast
 import functools
 import pathlib
-import re
 
 import jax
 import jax.numpy as jnp
@@ -120,98 +118,3 @@ def test_the_pretrained_variant_is_the_scratch_run_plus_its_encoder():
   pretrained = config_base.config_file(str(REPO / 'configs' / 'sst2_cnn.py:pretrained')).to_dict()
   assert pretrained.pop('init_from') == 'runs/pretrain_cnn' and scratch.pop('init_from') == ''
   assert pretrained == scratch
-
-
-def _results_rows():
-  """(spec, accuracy) of each row of the README's Results table."""
-  readme = (REPO / 'README.md').read_text()
-  table = readme.split('## Results', 1)[1].split('\n\n| config |', 1)[1].split('\n\n', 1)[0]
-  rows = re.findall(r'^\| `(configs/[^`]+)` \|.*\| ([0-9.]+) \|$', table, re.M)
-  assert len(rows) >= 8, table
-  return rows
-
-
-@pytest.mark.parametrize('spec,accuracy', _results_rows())
-def test_the_readme_results_table_quotes_the_configs_docstring(spec, accuracy):
-  """One home per number: the table's figure is the first 'dev accuracy' of the config's own run
-  in its docstring (the part before 'Variant `...`', or that variant's part)."""
-  path, _, variant = spec.partition(':')
-  doc = ast.get_docstring(ast.parse((REPO / path).read_text()))
-  parts = re.split(r'^Variant `(\w+)`', doc, flags=re.M)
-  sections = {'': parts[0], **dict(zip(parts[1::2], parts[2::2]))}
-  assert variant in sections, (spec, list(sections))
-  quoted = re.search(r'dev accuracy ([0-9.]+)', sections[variant])
-  assert quoted and quoted.group(1) == accuracy, (spec, quoted and quoted.group(1), accuracy)
-
-
-def _reproduction_rows():
-  """(spec, runs, test, dev) of each row of the README's reproduction tables (the runner's --rows
-  tables: row | config | encoder | runs | test accuracy | dev accuracy | read against | training)."""
-  results = (REPO / 'README.md').read_text().split('## Results', 1)[1].split('\n## ', 1)[0]
-  tables = ['| row | config |' + t.split('\n\n', 1)[0]
-            for t in results.split('\n\n| row | config |')[1:]]
-  rows = [row for table in tables for row in re.findall(
-      r'^\| \w+ \| `(configs/[^`]+)` \| [^|]+ \| ([^|]+) \| ([0-9.]+ ± [0-9.]+) \| '
-      r'([0-9.]+ ± [0-9.]+) \|', table, re.M)]
-  assert len(tables) >= 2 and len(rows) >= 15, results
-  return rows
-
-
-@pytest.mark.parametrize('spec,runs,test,dev', _reproduction_rows())
-def test_the_readme_reproduction_tables_quote_the_configs_docstrings(spec, runs, test, dev):
-  """One home per number: each row's test and dev figures are its line in the config's docstring
-  ('  NAME  RUNS  test T ± S  dev D ± S ...')."""
-  path, _, variant = spec.partition(':')
-  doc = ast.get_docstring(ast.parse((REPO / path).read_text()))
-  line = re.search(rf'^  {variant} +(\d+) (folds|seeds) +test ([0-9.]+ ± [0-9.]+) +dev '
-                   rf'([0-9.]+ ± [0-9.]+)', doc, re.M)
-  assert line, (spec, 'no line for the row in the docstring')
-  assert (line.group(3), line.group(4)) == (test, dev), (spec, line.groups(), test, dev)
-  count, unit = line.group(1), line.group(2)
-  assert (runs.startswith((f'{count} folds', f'{count} of ')) if unit == 'folds'
-          else runs.endswith(f'{count} seeds')), (spec, runs)
-
-
-def _pretraining_summary_rows():
-  """(rows pattern, {dataset: cell}) of each row of the README's summary of what pretraining buys
-  (columns: family | pretraining | tokens, time | SST-2 sentences | TREC | SST-1 | MR | rows)."""
-  section = (REPO / 'README.md').read_text().split('### What pretraining buys', 1)[1]
-  table = section.split('\n\n| family |', 1)[1].split('\n\n', 1)[0]
-  rows = []
-  for line in table.splitlines()[2:]:
-    cells = [cell.strip() for cell in line.strip('|').split('|')]
-    assert len(cells) == 8, line
-    pattern = re.fullmatch(r'`(\w+_\*\w*)`', cells[7])
-    assert pattern, line
-    rows.append((pattern.group(1), dict(zip(('sst2', 'trec', 'sst1', 'mr'), cells[3:7]))))
-  assert len(rows) >= 9, table
-  return rows
-
-
-def _docstring_test_figures():
-  """{row: test 'T ± S'} of configs/sentence_families.py's docstring."""
-  doc = ast.get_docstring(ast.parse((REPO / 'configs' / 'sentence_families.py').read_text()))
-  return dict(re.findall(r'^  (\w+) +\d+ (?:folds|seeds) +test ([0-9.]+ ± [0-9.]+)', doc, re.M))
-
-
-def test_the_readme_pretraining_summary_quotes_the_rows_and_their_gains():
-  """One home per number: each cell of the summary is its row's test figure in
-  configs/sentence_families.py's docstring, and a pretrained cell's (+G) is its mean minus the
-  scratch row's, as quoted; a row not run yet reads 'not run' and has no docstring line."""
-  figures = _docstring_test_figures()
-  rows = _pretraining_summary_rows()
-  for pattern, cells in rows:
-    for dataset, cell in cells.items():
-      row = pattern.replace('*', dataset)
-      if cell == 'not run':
-        assert row not in figures, (row, figures[row])
-        continue
-      quoted = re.fullmatch(r'(?:\*\*)?([0-9.]+ ± [0-9.]+)(?:\*\*)?(?: \(([+−-][0-9.]+)\))?', cell)
-      assert quoted and quoted.group(1) == figures.get(row), (row, cell, figures.get(row))
-      scratch = pattern.split('_*')[0] + '_' + dataset
-      if row == scratch:
-        assert quoted.group(2) is None, (row, cell)
-      else:
-        gain = float(figures[row].split(' ')[0]) - float(figures[scratch].split(' ')[0])
-        assert quoted.group(2) is not None, (row, cell)
-        assert float(quoted.group(2).replace('−', '-')) == pytest.approx(gain, abs=0.051), (row, cell)
