@@ -8,7 +8,8 @@ over both). Every run prints one JSON line in the peers' format (first_step_s, s
 tokens_per_s, peak_rss_mb, cpu_util), appended to --out; the table at the end keeps only runs whose
 machine shows no other work (--max_others_cpu: other processes' CPU time and the hypervisor's steal,
 from /proc/stat) and gives, per case, the median tokens/s over reps and its ratio to the peer's
-fastest mode.
+fastest mode. A window with the peers is recorded as results/vs_peers/<date>T<time>.json, the
+data that `python -m textcls_jax.results` makes docs/results/speed.md from.
 
 Ours runs the project's own code paths: `train.train_step` compiled by `parallel.DataParallel`
 (jit, one device) on the model `config_base` builds, and `predict.probabilities` for inference,
@@ -191,49 +192,62 @@ def _run_process(cmd: list, cwd: str, env=None) -> dict | None:
   return result
 
 
-def table(runs: list, max_others_cpu: float) -> str:
-  """Markdown: per case, median tokens/s over kept reps, ours vs the fastest peer mode.
-
-  A run is dropped when anything else took more than `max_others_cpu` cores on average while it
-  ran (its own cpu_util is no such sign: a program that leaves a core idle is just slower).
-  """
+def summarize(runs: list, max_others_cpu: float) -> tuple[list, int]:
+  """Per case, the median over kept reps, ours vs the fastest peer mode; and how many runs were
+  dropped. A run is dropped when anything else took more than `max_others_cpu` cores on average
+  while it ran (its own cpu_util is no such sign: a program that leaves a core idle is just
+  slower)."""
   kept = [r for r in runs if r.get('others_cpu', 0) <= max_others_cpu]
-  dropped = len(runs) - len(kept)
   by = collections.defaultdict(list)
   for r in kept:
     by[(r['case'], r['impl_cmd'])].append(r)
   med = lambda rs, key: statistics.median(r[key] for r in rs)
-  lines = ['| case | ours tok/s | peer (fastest mode) tok/s | ratio | ours first step s, cold / warm '
-           '| peer first step s | peak RSS MB, ours / peer | reps kept, ours / peer |',
-           '|---|---|---|---|---|---|---|---|']
+  cases = []
   for name, case in CASES.items():
     ours = by.get((name, 'ours'), [])
     if not ours:
       continue
     cold = [r['first_step_s'] for r in ours if not r.get('warm_cache')]
     warm = [r['first_step_s'] for r in ours if r.get('warm_cache')]
+    row = {'case': name, 'ours_tokens_per_s': round(med(ours, 'tokens_per_s'), 1),
+           'ours_first_step_s_cold': round(statistics.median(cold), 2) if cold else None,
+           'ours_first_step_s_warm': round(statistics.median(warm), 2) if warm else None,
+           'ours_peak_rss_mb': round(max(r['peak_rss_mb'] for r in ours)), 'ours_reps': len(ours)}
     peers = [(cmd, by[(name, cmd)]) for cmd in case['peers'] if by.get((name, cmd))]
-    row = [name, f'{med(ours, "tokens_per_s"):,.0f}']
     if peers:
       cmd, best = max(peers, key=lambda p: med(p[1], 'tokens_per_s'))
-      mode = cmd.split('--mode ')[-1]
-      row += [f'{med(best, "tokens_per_s"):,.0f} ({mode})',
-              f'**{med(ours, "tokens_per_s") / med(best, "tokens_per_s"):.2f}**']
-    else:
-      row += ['-', '-']
-    row.append(f'{statistics.median(cold):.1f} / ' if cold else '- / ')
-    row[-1] += f'{statistics.median(warm):.2f}' if warm else '-'
-    if peers:
-      row += [f'{med(best, "first_step_s"):.1f}',
-              f'{max(r["peak_rss_mb"] for r in ours):,.0f} / {max(r["peak_rss_mb"] for r in best):,.0f}',
-              f'{len(ours)} / {len(best)}']
-    else:
-      row += ['-', f'{max(r["peak_rss_mb"] for r in ours):,.0f} / -', f'{len(ours)} / -']
-    lines.append('| ' + ' | '.join(row) + ' |')
+      row.update(peer_mode=cmd.split('--mode ')[-1],
+                 peer_tokens_per_s=round(med(best, 'tokens_per_s'), 1),
+                 ratio=round(med(ours, 'tokens_per_s') / med(best, 'tokens_per_s'), 3),
+                 peer_first_step_s=round(med(best, 'first_step_s'), 2),
+                 peer_peak_rss_mb=round(max(r['peak_rss_mb'] for r in best)), peer_reps=len(best))
+    cases.append(row)
+  return cases, len(runs) - len(kept)
+
+
+def table(runs: list, max_others_cpu: float) -> str:
+  """Markdown: per case, median tokens/s over kept reps, ours vs the fastest peer mode."""
+  from textcls_jax import results
+  cases, dropped = summarize(runs, max_others_cpu)
+  lines = results.window_table(cases)
   if dropped:
     lines.append(f'\n{dropped} run(s) dropped: other work took more than {max_others_cpu} '
                  'cores while they ran.')
   return '\n'.join(lines)
+
+
+def record(runs: list, max_others_cpu: float, started: float, results_dir: str) -> str:
+  """Writes the window as results/vs_peers/<date>T<time>.json (textcls_jax.results)."""
+  from textcls_jax import results
+  cases, dropped = summarize(runs, max_others_cpu)
+  start, end = time.gmtime(started), time.gmtime()
+  window = {'kind': 'vs_peers',
+            'name': time.strftime('%Y-%m-%d %H:%M', start) + time.strftime('-%H:%M UTC', end),
+            'cases': cases, 'dropped': dropped, 'max_others_cpu': max_others_cpu,
+            **results.provenance(['python', 'benchmarks/vs_peers.py'] + sys.argv[1:]),
+            'notes': [], 'runs': runs}
+  return results.write(os.path.join(results_dir, 'vs_peers',
+                                    time.strftime('%Y-%m-%dT%H%M.json', start)), window)
 
 
 def main():
@@ -249,6 +263,9 @@ def main():
                   help='drop runs during which other work took more cores than this on average')
   ap.add_argument('--table', default='', help='only print the table of this JSONL file')
   ap.add_argument('--one', action='store_true', help='run one case (--case) in this process')
+  ap.add_argument('--results_dir', default=os.path.join(ROOT, 'results'),
+                  help='where a window with the peers is recorded (vs_peers/<date>T<time>.json); '
+                       'empty: not recorded')
   args = ap.parse_args()
   names = args.case or list(CASES)
   if args.table:
@@ -263,7 +280,7 @@ def main():
   out = args.out or os.path.join(scratch, 'runs.jsonl')
   cache = os.path.join(scratch, 'jax-cache')  # Empty: rep 1 compiles cold.
   env = dict(os.environ, TEXTCLS_JAX_COMPILATION_CACHE=cache, PYTHONPATH=ROOT)
-  runs = []
+  runs, started = [], time.time()
   for rep in range(1, args.reps + 1):
     for name in names:
       cmds = [('ours', [sys.executable, os.path.abspath(__file__), '--one', '--case', name,
@@ -283,6 +300,9 @@ def main():
           f.write(json.dumps(result) + '\n')
   print(f'\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; runs in {out}\n')
   print(table(runs, args.max_others_cpu))
+  if args.peer_python and args.results_dir and runs:
+    print(f'\nRecorded in {record(runs, args.max_others_cpu, started, args.results_dir)} '
+          '(python -m textcls_jax.results makes the docs\' tables)')
 
 
 if __name__ == '__main__':

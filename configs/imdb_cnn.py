@@ -1,22 +1,17 @@
-"""IMDB sentiment (25k labelled reviews; dev carved from train: 10%, split seed 0), cnn encoder: from
-scratch, or (variant `pretrained`) initialized from MLM pretraining on IMDB's unlabeled reviews
-(configs/pretrain_imdb_cnn.py) with the same model, data split and fine-tuning budget. The data
-lives elsewhere: --config.data.source=jsonl:DIR/imdb/train.jsonl.gz.
+"""IMDB sentiment (25k labelled reviews; dev carved from train: 10%, split seed 0), cnn encoder:
+from scratch, or (variant `pretrained`) initialized from MLM pretraining on IMDB's unlabeled
+reviews (configs/pretrain_imdb_cnn.py) with the same model, data split and fine-tuning budget. The
+data lives elsewhere: --config.data.source=jsonl:DIR/imdb/train.jsonl.gz.
 
-From scratch.
 Command:
   python -m textcls_jax.main --config=configs/imdb_cnn.py --workdir=runs/imdb_cnn
-Result (2026-11-29, seed 0, commit 72a56be):
-IMDB dev accuracy 0.858 (macro-F1 0.858) at the final step 2,000, in 25.0 minutes on 2 CPU cores
-shared with other jobs. Dev on the way: 0.792 @500, 0.851 @1000, 0.857 @1500.
-
-Variant `pretrained`.
-Commands:
+Variant `pretrained`:
   python -m textcls_jax.main --config=configs/pretrain_imdb_cnn.py --workdir=runs/pretrain_imdb_cnn
-  python -m textcls_jax.main --config=configs/imdb_cnn.py:pretrained --workdir=runs/imdb_cnn_pretrained
-Result (2026-11-29, seed 0, commit 72a56be):
-IMDB dev accuracy 0.861 (macro-F1 0.861) at the final step 2,000, in 21.3 minutes on 2 CPU cores
-shared with other jobs. Dev on the way: 0.812 @500, 0.851 @1000, 0.860 @1500.
+  python -m textcls_jax.main --config=configs/imdb_cnn.py:pretrained \
+      --workdir=runs/imdb_cnn_pretrained
+
+Result: results/imdb_cnn/default.json and pretrained.json (IMDB dev accuracy at the final step),
+tabulated in docs/results/runs.md.
 """
 
 from textcls_jax import config_base

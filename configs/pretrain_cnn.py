@@ -4,33 +4,20 @@ perplexity.
 
 Command:
   python -m textcls_jax.main --config=configs/pretrain_cnn.py --workdir=runs/pretrain_cnn
-then fine-tune with configs/sst2_cnn.py:pretrained (its docstring holds the SST-2 result).
-Result (2026-11-29, seed 0, commit d5fa7cd):
-held-out Gutenberg perplexity 55.5 after 3,000 steps (12.3 M tokens), 17.7 minutes on 2 CPU
-cores shared with other jobs.
+then fine-tune with configs/sst2_cnn.py:pretrained, or configs/sentence_families.py's
+cnn_*_pretrained rows.
 
-Variant `rtd` (--config=configs/pretrain_cnn.py:rtd): the same encoder, data and steps trained as
-ELECTRA's discriminator (replaced-token detection, config.task 'rtd'), with a generator with half
-the filters (50 per width) sharing its token embedding; init_from transfers the discriminator's
-encoder.
-Result (2026-12-02, seed 0, commit 005fac1, 2 AMD EPYC cores with AVX-512, a test suite running
-beside it for most of the run): after 3,000 steps (12.3 M tokens), held-out Gutenberg: generator
-perplexity 45.0; the discriminator calls 89.2% of tokens right where 89.1% are original (its loss
-0.328 against 0.346 for the best constant guess; it finds 1.1% of the replaced tokens). 15.8
-minutes (5.2 steps/s alone at the end). Fine-tuned on SST-2 sentences it does no better than MLM
-(configs/sentence_families.py).
-Variant `imdb` (--config=configs/pretrain_cnn.py:imdb --workdir=runs/pretrain_cnn_imdb): the same
-encoder and steps on IMDB's 50k unlabeled movie reviews alone (config_base.movie_review_corpus).
-Result (2026-12-02, seed 0, 2 AMD EPYC cores with AVX-512, alone): perplexity 66.5 on the text of
-IMDB's labelled training reviews after 3,000 steps (12.3 M tokens), about 4.5 minutes (12 steps/s).
-Fine-tuned: configs/sentence_families.py's cnn_*_imdb rows.
-Variant `imdb_long` (--config=configs/pretrain_cnn.py:imdb_long
---workdir=runs/pretrain_cnn_imdb_long): `imdb` for 20,000 steps (81.9 M tokens, five passes over
-the reviews' 16.4 M).
-Result (2026-12-03, seed 0, commit d7b9465, 2 AMD EPYC cores with AVX-512, alone): perplexity 36.5
-on the text of IMDB's labelled training reviews after 20,000 steps (69.7 @3000, 54.4 @5000, 42.5
-@10000, 37.9 @15000), 25.5 minutes (13 steps/s).
-Fine-tuned: configs/sentence_families.py's cnn_*_imdb_long rows (no better than the 3,000 steps).
+Variants (--config=configs/pretrain_cnn.py:VARIANT --workdir=runs/pretrain_cnn_VARIANT), each
+fine-tuned by configs/sentence_families.py's cnn_*_VARIANT rows:
+- rtd: the same encoder, data and steps trained as ELECTRA's discriminator (replaced-token
+  detection, config.task 'rtd'), with a generator with half the filters (50 per width) sharing its
+  token embedding; init_from transfers the discriminator's encoder.
+- imdb: the same encoder and steps on IMDB's 50k unlabeled movie reviews alone
+  (config_base.movie_review_corpus); perplexity on the text of IMDB's labelled training reviews.
+- imdb_long: `imdb` for 20,000 steps (five passes over the reviews).
+
+Result: results/pretrain_cnn/<variant>.json (default.json for the MLM run), tabulated in
+docs/results/runs.md.
 """
 
 from textcls_jax import config_base

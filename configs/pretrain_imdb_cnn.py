@@ -1,12 +1,12 @@
 """MLM pretraining of the cnn encoder of configs/imdb_cnn.py on IMDB's 50k unlabeled reviews (the
-`unsupervised` split, disjoint from the labelled ones); perplexity on the held-out last 10% of them.
+`unsupervised` split, disjoint from the labelled ones); perplexity on the held-out last 10% of
+them.
 
 Command:
   python -m textcls_jax.main --config=configs/pretrain_imdb_cnn.py --workdir=runs/pretrain_imdb_cnn
-then fine-tune with configs/imdb_cnn.py:pretrained (its docstring holds the IMDB result).
-Result (2026-11-29, seed 0, commit 72a56be):
-held-out perplexity 54.1 after 3,000 steps (12.3 M tokens; 82.8 @1000, 58.7 @2000), 28.5 minutes on
-2 CPU cores shared with other jobs.
+then fine-tune with configs/imdb_cnn.py:pretrained.
+
+Result: results/pretrain_imdb_cnn/default.json, tabulated in docs/results/runs.md.
 """
 
 from textcls_jax import config_base

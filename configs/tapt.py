@@ -1,25 +1,29 @@
-"""Task-adaptive pretraining (Gururangan et al., 2020; ULMFiT's second stage): a pretrained encoder's
-MLM continued on the training texts of the dataset it is about to be fine-tuned on, labels unread.
+"""Task-adaptive pretraining (Gururangan et al., 2020; ULMFiT's second stage): a pretrained
+encoder's MLM continued on the training texts of the dataset it is about to be fine-tuned on,
+labels unread.
 
-Variant FAMILY_DATASET_START continues runs/pretrain_FAMILY_START (configs/pretrain_FAMILY.py:START,
-encoder and MLM head) on the texts of DATASET's training split exactly as
-configs/sentence_families.py:FAMILY_DATASET makes it (data.corpus_sources 'task:train': the held-out
-test split is never read, and dev is read only for perplexity, 'task:dev'), with MLM's masking,
-1,000 steps of 64 windows of 64 tokens (about 23 passes over SST-2 sentences' training text, ULMFiT
-and Gururangan's many epochs) at a third of the pretraining's learning rate. The fine-tuning row
-FAMILY_DATASET_START_tapt of configs/sentence_families.py starts from it. On MR, a cross-validation
-dataset, each fold's training text is another corpus: one run per fold (data.cv_fold) in
-runs/tapt/FAMILY_mr_START/foldK, and the fine-tuning row starts each fold from its own run.
+Variant FAMILY_DATASET_START continues runs/pretrain_FAMILY_START
+(configs/pretrain_FAMILY.py:START, encoder and MLM head) on the texts of DATASET's training split
+exactly as configs/sentence_families.py:FAMILY_DATASET makes it (data.corpus_sources 'task:train':
+the held-out test split is never read, and dev is read only for perplexity, 'task:dev'), with
+MLM's masking, 1,000 steps of 64 windows of 64 tokens (about 23 passes over SST-2 sentences'
+training text, ULMFiT and Gururangan's many epochs) at a third of the pretraining's learning rate.
+The fine-tuning row FAMILY_DATASET_START_tapt of configs/sentence_families.py starts from it. On
+MR, a cross-validation dataset, each fold's training text is another corpus: one run per fold
+(data.cv_fold) in runs/tapt/FAMILY_mr_START/foldK, and the fine-tuning row starts each fold from
+its own run.
 
 Commands:
-  python -m textcls_jax.main --config=configs/tapt.py:rnn_sst2_imdb --workdir=runs/tapt/rnn_sst2_imdb
+  python -m textcls_jax.main --config=configs/tapt.py:rnn_sst2_imdb \
+      --workdir=runs/tapt/rnn_sst2_imdb
   python -m textcls_jax.reproduce --config=configs/sentence_families.py:rnn_sst2_imdb_tapt \
       --workdir=runs/sentence_families/rnn_sst2_imdb_tapt
 MR: one run for each fold K that configs/sentence_families.py runs (0, 1 and 2), then the row:
   python -m textcls_jax.main --config=configs/tapt.py:transformer_mr_imdb --config.data.cv_fold=K \
       --workdir=runs/tapt/transformer_mr_imdb/foldK
 
-Results: in configs/sentence_families.py's docstring (the _tapt rows).
+Result: results/tapt/<variant>.json (perplexity on the dev text), tabulated in
+docs/results/runs.md; the fine-tuned rows in results/sentence_families/*_imdb_tapt.json.
 """
 
 from textcls_jax import config_base

@@ -1,11 +1,13 @@
 """A tiny, fast smoke run: a small CNN for 300 steps on SST-2 (TFDS glue/sst2).
 
 Command (offline here, with the prepared TFDS copy):
-  TFDS_DATA_DIR=../shared/tfds python -m textcls_jax.main --config=configs/tiny.py --workdir=/tmp/tiny
+  TFDS_DATA_DIR=../shared/tfds python -m textcls_jax.main --config=configs/tiny.py \
+      --workdir=/tmp/tiny
 Local files instead of TFDS:
   python -m textcls_jax.main --config=configs/tiny.py --workdir=/tmp/tiny \
       --config.data.source=tsv:../shared/data/sst2
-It checks that everything runs (about a minute on 2 CPU cores); it reaches about 0.64 dev accuracy.
+It checks that everything runs; its accuracy means little.
+Result: results/tiny/default.json.
 """
 
 from textcls_jax import config_base

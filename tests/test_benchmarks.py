@@ -32,3 +32,20 @@ def test_table_takes_medians_over_reps_against_the_fastest_peer_mode_and_drops_c
   row = next(line for line in text.splitlines() if line.startswith('| transformer_infer'))
   assert '| 110 |' in row and '90 (compile)' in row and f'**{110 / 90:.2f}**' in row
   assert '1 run(s) dropped' in text
+
+
+def test_a_window_is_recorded_as_results_data_that_the_speed_page_is_made_from(tmp_path):
+  import time
+  from textcls_jax import results
+  peer = vs_peers.CASES['cnn_cls_train']['peers'][0]
+  runs = [_run('cnn_cls_train', 'ours', t, r, warm=r > 1) for r, t in [(1, 300), (2, 330), (3, 310)]]
+  runs += [_run('cnn_cls_train', peer, t, r) for r, t in [(1, 200), (2, 210), (3, 190)]]
+  path = vs_peers.record(runs, 0.2, time.time() - 60, str(tmp_path / 'results'))
+  [window] = results.load_all(str(tmp_path))
+  assert window['_path'] == str(pathlib.Path(path).relative_to(tmp_path))
+  assert window['runs'] == runs and window['machine'] and window['date']
+  [case] = window['cases']
+  assert case['ours_tokens_per_s'] == 310 and case['peer_tokens_per_s'] == 200
+  assert case['ratio'] == round(310 / 200, 3) and case['ours_reps'] == 3
+  page = results.speed_page([window])
+  assert f'| **{310 / 200:.2f}** |' in page and '| 310 | 200 (eager) |' in page

@@ -45,7 +45,8 @@ def _numbers(row):
 
 def test_a_row_runs_every_fold_and_tabulates_dev_and_held_out_test(data_dir, tmp_path, caplog):
   work = tmp_path / 'row'
-  row = reproduce.reproduce(_config(data_dir), 'configs/tiny.py', str(work))
+  row = reproduce.reproduce(_config(data_dir), 'configs/tiny.py', str(work),
+                            results_dir=str(tmp_path / 'results'), command=['reproduce', 'tiny'])
   assert [r['run'] for r in row['runs']] == ['fold0-seed0', 'fold1-seed0']
   for r in row['runs']:
     assert r['steps'] == 20 and r['checkpoint_step'] in (10, 20)
@@ -57,6 +58,15 @@ def test_a_row_runs_every_fold_and_tabulates_dev_and_held_out_test(data_dir, tmp
   table = (work / 'results.md').read_text()
   assert '| fold1-seed0 | 1 | 0 | 20 |' in table and 'test ' in table
   assert 'Read against: a paper 61.0.' in table
+  # The finished row is recorded as data for the docs' tables, with where it came from.
+  from textcls_jax import results
+  [recorded] = results.load_all(str(tmp_path))
+  assert recorded['_path'] == os.path.join('results', 'tiny', 'default.json')
+  assert recorded['kind'] == 'reproduce' and recorded['name'] == 'default'
+  assert recorded['test_accuracy'] == row['test_accuracy'] and recorded['runs'] == row['runs']
+  assert recorded['command'] == 'reproduce tiny' and recorded['machine'] and recorded['date']
+  page = results.reproduction_page([recorded], str(tmp_path))
+  assert f"| default | {row['model']} | 2 folds | {results.pct(row['test_accuracy'])} |" in page
   # The test figure is the checkpoint dev chose, evaluated on the held-out fold.
   from textcls_jax.data import prepare
   from textcls_jax.predict import Predictor
@@ -123,7 +133,8 @@ def test_a_table_killed_mid_run_resumes_to_the_same_numbers(data_dir, tmp_path):
   reference = reproduce.reproduce(_config(data_dir), 'configs/tiny.py', str(tmp_path / 'whole'))
   work = tmp_path / 'killed'
   command = [sys.executable, '-m', 'textcls_jax.reproduce', f'--config={TINY}',
-             f'--workdir={work}'] + [f'--config.{k}={v}' for k, v in _overrides(data_dir).items()]
+             f'--workdir={work}', f'--results_dir={tmp_path / "results"}'] + [
+                 f'--config.{k}={v}' for k, v in _overrides(data_dir).items()]
   proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
   second = work / 'fold1-seed0' / 'checkpoints'
@@ -142,4 +153,7 @@ def test_a_table_killed_mid_run_resumes_to_the_same_numbers(data_dir, tmp_path):
   resumed = json.loads((work / 'results.json').read_text())
   assert _numbers(resumed) == _numbers(reference)
   assert '| fold0-seed0 |' in done.stdout  # The row's table on stdout.
+  recorded = json.loads((tmp_path / 'results' / 'tiny' / 'default.json').read_text())
+  assert recorded['test_accuracy'] == resumed['test_accuracy']
+  assert recorded['command'].startswith('python -m textcls_jax.reproduce --config=')
 

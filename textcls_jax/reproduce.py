@@ -10,14 +10,15 @@ read, not run again; an interrupted one resumes where it stopped (the workdirs r
 re-running the command after a kill completes the same table. Each run reports its dev accuracy
 at the checkpoint dev chose and the test accuracy of that checkpoint, on the held-out fold or
 `data.test_fraction` split, which no decision looks at. WORKDIR/results.json and results.md hold
-each run and the mean +- standard deviation over the runs.
+each run and the mean +- standard deviation over the runs, and the finished row is recorded, with
+its command, commit, date and machine, as results/<config stem>/<variant>.json (--results_dir),
+the data that `python -m textcls_jax.results` makes the docs' tables from.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 from typing import Optional, Sequence
 
@@ -31,6 +32,9 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'The row\'s config fil
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The row\'s folder: one workdir per run inside.')
 _ROWS = flags.DEFINE_list('rows', [], 'Instead of running: row folders to gather into one table.')
 _OUT = flags.DEFINE_string('out', '', 'With --rows: the Markdown table (also its .json beside it).')
+_RESULTS = flags.DEFINE_string(
+    'results_dir', 'results', 'Where the finished row is recorded as <config stem>/<variant>.json '
+    '(the repository\'s results/ when run from its root, as documented); empty: not recorded.')
 
 RESULTS_JSON = 'results.json'
 RESULTS_MD = 'results.md'
@@ -85,32 +89,25 @@ def run_result(workdir: str, fold: Optional[int], seed: int) -> dict:
           'train_seconds': round(seconds, 1)}
 
 
-def summary(values: Sequence[float]) -> dict:
-  """mean, sample standard deviation (0 for one value) and count."""
-  return {'mean': statistics.fmean(values),
-          'std': statistics.stdev(values) if len(values) > 1 else 0.0, 'n': len(values)}
-
-
 def row_table(name: str, config_spec: str, config, runs: list[dict]) -> dict:
+  """The row's results: each run, and the mean and std of its dev and test accuracy."""
+  from textcls_jax import results
   return {'name': name, 'config': config_spec, 'model': config.model.name,
           'init_from': config.init_from, 'cv_folds': config.data.cv_folds,
-          'seeds': list(config.reproduce.seeds), 'reference': config.reproduce.get('reference', ''),
-          'runs': runs,
-          'dev_accuracy': summary([r['dev_accuracy'] for r in runs]),
-          'test_accuracy': summary([r['test_accuracy'] for r in runs]),
+          'seeds': list(config.reproduce.seeds), 'folds': list(config.reproduce.get('folds', ())),
+          'reference': config.reproduce.get('reference', ''), 'runs': runs,
+          'dev_accuracy': results.summary([r['dev_accuracy'] for r in runs]),
+          'test_accuracy': results.summary([r['test_accuracy'] for r in runs]),
           'train_minutes': round(sum(r['train_seconds'] for r in runs) / 60, 1)}
 
 
-def _pct(s: dict) -> str:
-  return f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}"
-
-
 def row_markdown(row: dict) -> str:
+  from textcls_jax import results
   lines = [f"# {row['name']}", '',
            f"`{row['config']}`: {row['model']}"
            + (f", fine-tuned from `{row['init_from']}`" if row['init_from'] else ', from scratch')
-           + f"; {len(row['runs'])} runs; test {_pct(row['test_accuracy'])}, dev "
-           f"{_pct(row['dev_accuracy'])} (mean ± std, accuracy %); "
+           + f"; {len(row['runs'])} runs; test {results.pct(row['test_accuracy'])}, dev "
+           f"{results.pct(row['dev_accuracy'])} (mean ± std, accuracy %); "
            f"{row['train_minutes']} minutes of training."
            + (f" Read against: {row['reference']}." if row.get('reference') else ''), '',
            '| run | fold | seed | steps | checkpoint | dev accuracy | test accuracy |',
@@ -124,18 +121,23 @@ def row_markdown(row: dict) -> str:
 
 def rows_markdown(rows: list[dict]) -> str:
   """One table of several rows: test and dev accuracy (%), mean ± std over the runs."""
+  from textcls_jax import results
   lines = ['| row | config | encoder | runs | test accuracy | dev accuracy | read against | '
            'training |', '|---|---|---|---|---|---|---|---|']
   for row in rows:
-    folds = len({r['fold'] for r in row['runs']})
-    runs = ((f"{row['cv_folds']} folds" if folds == row['cv_folds']
-             else f"{folds} of {row['cv_folds']} folds") if row['cv_folds'] else '1 split') + (
-        f" x {len(row['seeds'])} seeds" if len(row['seeds']) > 1 else '')
     encoder = row['model'] + (' pretrained' if row['init_from'] else '')
-    lines.append(f"| {row['name']} | `{row['config']}` | {encoder} | {runs} | "
-                 f"{_pct(row['test_accuracy'])} | {_pct(row['dev_accuracy'])} | "
+    lines.append(f"| {row['name']} | `{row['config']}` | {encoder} | {results.runs_label(row)} | "
+                 f"{results.pct(row['test_accuracy'])} | {results.pct(row['dev_accuracy'])} | "
                  f"{row.get('reference', '')} | {row['train_minutes']:g} min |")
   return '\n'.join(lines) + '\n'
+
+
+def results_file(row: dict, config_spec: str, command: Sequence[str]) -> dict:
+  """The row as a committed results file (textcls_jax.results): named by its variant, with the
+  command, commit, date and machine that made it."""
+  from textcls_jax import results
+  return {'kind': 'reproduce', **row, 'name': config_spec.partition(':')[2] or 'default',
+          'config': config_spec, **results.provenance(command), 'notes': []}
 
 
 def write_text(path: str, text: str) -> None:
@@ -143,8 +145,10 @@ def write_text(path: str, text: str) -> None:
   wd.atomic_write_text(path, text)
 
 
-def reproduce(config, config_spec: str, workdir: str) -> dict:
-  """Runs (or reads) every run of the row and writes WORKDIR/results.json and results.md."""
+def reproduce(config, config_spec: str, workdir: str, results_dir: str = '',
+              command: Sequence[str] = ()) -> dict:
+  """Runs (or reads) every run of the row and writes WORKDIR/results.json and results.md, and
+  with `results_dir` the row's results file there (results/<config stem>/<variant>.json)."""
   from textcls_jax import config_checks
   from textcls_jax import train
   names = run_names(config)
@@ -167,6 +171,11 @@ def reproduce(config, config_spec: str, workdir: str) -> dict:
   row = row_table(os.path.basename(os.path.normpath(workdir)), config_spec, config, runs)
   write_text(os.path.join(workdir, RESULTS_JSON), json.dumps(row, indent=1) + '\n')
   write_text(os.path.join(workdir, RESULTS_MD), row_markdown(row))
+  if results_dir:
+    from textcls_jax import results
+    path = results.write(results.path_for(config_spec, results_dir),
+                         results_file(row, config_spec, command))
+    logging.info('Results recorded in %s (python -m textcls_jax.results makes the tables)', path)
   return row
 
 
@@ -203,7 +212,8 @@ def main(argv):
   from textcls_jax import train
   spec = next((a.split('=', 1)[1] for a in sys.argv if a.startswith('--config=')), '')
   try:
-    row = reproduce(_CONFIG.value, spec, _WORKDIR.value)
+    row = reproduce(_CONFIG.value, spec, _WORKDIR.value, _RESULTS.value,
+                    ['python', '-m', 'textcls_jax.reproduce'] + sys.argv[1:])
   except train.INPUT_ERRORS as e:
     sys.exit(f'error: {e}')
   print(row_markdown(row), end='')
