@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -59,8 +61,8 @@ if os.path.basename(os.getcwd()) == 'colab':
 # %% [markdown]
 # ## Parameters
 #
-# `0` steps keeps a config's own length (its docstring says how long that takes, and what it
-# scores); fewer steps give a quick look. `CORPUS` lists the unlabeled sources (`tfds:NAME@SPLIT`,
+# `0` steps keeps a config's own length (its recorded runs, in `results/` and the docs' results
+# pages, say how long that takes and what it scores); fewer steps give a quick look. `CORPUS` lists the unlabeled sources (`tfds:NAME@SPLIT`,
 # `text:FILE`, or `jsonl:FILE` of `{"text": ...}` lines); without internet, use local files, e.g.
 # `['jsonl:../shared/data/imdb/unsup.jsonl.gz']`. `HELD_OUT = ''` holds out the tail of the
 # first source for perplexity. `OVERRIDES` sets config keys of all three runs, as
@@ -141,5 +143,6 @@ for name, dev in (('from scratch', scratch), ('pretrained', finetuned)):
 display(Image(plot.plot_comparison([SCRATCH, FINETUNED], os.path.join(WORKDIR, 'comparison.png'))))
 
 # %% [markdown]
-# One seed on a dev split is a noisy judge, and dev is also what chose the recipe: the README's
-# Results table and `docs/pretraining.md` give the means over seeds behind these configs.
+# One seed on a dev split is a noisy judge, and dev is also what chose the recipe: the table of
+# what pretraining buys (`docs/results/pretraining.md`) judges each family over seeds, on held-out
+# data no decision looked at.

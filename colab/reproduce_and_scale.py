@@ -197,7 +197,7 @@ display(Image(plot.plot_comparison([JIT, PMAP, RESUMED], os.path.join(WORKDIR, '
 # %% [markdown]
 # ## Next
 #
-# - On several GPUs or a TPU slice, the same configs run unchanged: the README's "Many devices and
-#   many hosts" gives the commands, `jax.distributed` included.
-# - Each config's docstring holds its command, its result and its time; the README's Results table
-#   quotes them.
+# - On several GPUs or a TPU slice, the same configs run unchanged: the devices-and-hosts guide
+#   (`docs/guides/devices_and_hosts.md`) gives the commands, `jax.distributed` included.
+# - Each config's docstring holds its command; the results of its runs are tables generated from
+#   `results/` (`docs/results/`).

@@ -124,8 +124,8 @@ def test_no_module_uses_another_modules_private_names():
   assert not misuse, misuse
 
 
-def test_the_readme_layout_lists_every_module():
-  readme = (PACKAGE.parent / 'README.md').read_text()
+def test_the_architecture_page_lists_every_module():
+  readme = (PACKAGE.parent / 'docs' / 'architecture.md').read_text()
   layout = readme[readme.index('## Layout'):]
   layout = layout[:layout.index('```', layout.index('```') + 3)]
   missing = []
@@ -136,4 +136,4 @@ def test_the_readme_layout_lists_every_module():
     listed = path.name if rel.startswith('models/') else rel
     if listed not in layout:
       missing.append(rel)
-  assert not missing, f'README.md "Layout" does not list {missing}'
+  assert not missing, f'docs/architecture.md "Layout" does not list {missing}'
