@@ -142,6 +142,28 @@ def test_an_unknown_config_variant_is_one_line_naming_the_known_ones(tmp_path):
   assert not workdir.exists()
 
 
+def test_the_command_line_executes_the_config_file_once(tmp_path):
+  """--config=PATH:VARIANT with overrides: the file runs once, its overrides checked and applied."""
+  counter = tmp_path / 'executed'
+  config_file = tmp_path / 'counted.py'
+  config_file.write_text(
+      'from textcls_jax import config_base\n'
+      f'with open({str(counter)!r}, "a") as f:\n'
+      '  f.write("x")\n'
+      'def get_config(variant=""):\n'
+      '  config_base.check_variant(__file__, variant, ("", "short"))\n'
+      '  c = config_base.base_config()\n'
+      '  c.model = config_base.cnn_model()\n'
+      '  return c\n')
+  result = subprocess.run(
+      [sys.executable, '-m', 'textcls_jax.main', f'--config={config_file}:short',
+       '--config.seed=1', '--config.train.num_steps=0', f'--workdir={tmp_path / "run"}'],
+      cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.stderr.strip().splitlines() == [
+      'error: train.num_steps=0 is not allowed: it must be a positive integer'], result.stderr
+  assert counter.read_text() == 'x'
+
+
 def test_every_rule_is_exercised_on_the_command_line_or_in_process():
   """Each key of config_checks.RULES has a bad-value case, here or in the in-process test below."""
   covered = {key for _, key, _, _ in BAD_VALUES} | set(IN_PROCESS) | STRING_ONLY

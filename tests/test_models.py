@@ -29,6 +29,15 @@ def small_model_config(family: str) -> ml_collections.ConfigDict:
 FAMILIES = ('rnn', 'cnn', 'transformer')
 
 
+def test_the_registry_builds_each_family_of_the_table_from_its_default_config():
+  """config_base.ENCODER_FAMILIES lists the families; models.ENCODERS holds a module for each,
+  whose fields take every key of the family's default config.model."""
+  assert list(models.ENCODERS) == list(config_base.ENCODER_FAMILIES) == list(FAMILIES)
+  for family in FAMILIES:
+    encoder = models.build_encoder(config_base.model_config(family), VOCAB)
+    assert isinstance(encoder, models.ENCODERS[family])
+
+
 def _tokens(rng, batch, length, lengths):
   tokens = np.array(jax.random.randint(rng, (batch, length), 4, VOCAB))
   tokens[:, 0] = 2  # [CLS]

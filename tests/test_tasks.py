@@ -76,11 +76,20 @@ def test_layerwise_scales_decay_with_depth():
                         'block_0': {'mlp_in': {'kernel': 1.0}},
                         'block_1': {'mlp_in': {'kernel': 1.0}}, 'ln_final': {'scale': 1.0}},
             'head': {'out': {'kernel': 1.0}}}
-  s = optim.layerwise_scales(params, 0.5)
+  s = optim.layerwise_scales(params, 0.5, 'transformer')
   assert s['head']['out']['kernel'] == 1.0 and s['encoder']['ln_final']['scale'] == 1.0
   assert s['encoder']['block_1']['mlp_in']['kernel'] == 0.5
   assert s['encoder']['block_0']['mlp_in']['kernel'] == 0.25
   assert s['encoder']['embed']['embedding'] == 0.125 and s['encoder']['pos_embed'] == 0.125
+
+
+@pytest.mark.parametrize('family,layer', [('cnn', 'conv_0_w3'), ('rnn', 'layer_0')])
+def test_layerwise_scales_slow_only_the_embedding_of_a_family_without_blocks(family, layer):
+  params = {'encoder': {'embed': {'embedding': 1.0}, layer: {'kernel': 1.0}},
+            'head': {'out': {'kernel': 1.0}}}
+  s = optim.layerwise_scales(params, 0.1, family)
+  assert s['encoder']['embed']['embedding'] == 0.1
+  assert s['encoder'][layer]['kernel'] == 1.0 and s['head']['out']['kernel'] == 1.0
 
 
 def test_freeze_encoder_for_the_first_steps():

@@ -1,9 +1,11 @@
 """The only module that talks to Orbax: save, keep, find and restore checkpoints.
 
 A checkpoint holds two items: `state` (params, optimizer state, step, RNG key; array tree) and `meta`
-(JSON: the data position and the dev metrics at that step). The manager keeps the last N and the best
-by a dev metric; saves are asynchronous and `close()` waits for them. Orbax writes each step into a
-temporary folder and renames it when complete, so a save killed half-way is never listed as a step.
+(JSON: the data position, the dev metrics at that step, an unfinished log window's train sums, the
+state's checksum; this module alone spells its keys: `save` writes them, the `meta_*` functions and
+`check_data_position` read them). The manager keeps the last N and the best by a dev metric; saves
+are asynchronous and `close()` waits for them. Orbax writes each step into a temporary folder and
+renames it when complete, so a save killed half-way is never listed as a step.
 
 A restore tells three failures apart, because only one of them may ever move a checkpoint:
   CheckpointCorruptError     a verified fault of the checkpoint's own content: its arrays do not
@@ -140,15 +142,23 @@ class Checkpointer:
   def all_steps(self) -> list[int]:
     return list(self._manager.all_steps())
 
-  def save(self, step: int, state_tree: Any, meta: dict, metrics: Optional[dict] = None) -> None:
+  def save(self, step: int, state_tree: Any, *, batch_size: int,
+           dev_figures: Optional[dict] = None, train_sums: Optional[dict] = None) -> None:
     """Starts an asynchronous save; errors of the previous save surface here or in close().
 
-    The state's checksum is added to `meta` (key 'digest') before the save starts.
+    batch_size: the global train batch, which places the data stream (step x batch_size examples
+    read). dev_figures: the dev evaluation at this step, if one ran (what best_metric ranks).
+    train_sums: an unfinished log window's train metric sums, as JSON (a stop between two log
+    steps saves them, so that the resumed run's next train row covers the same steps).
     """
-    meta = dict(meta, digest=tree_digest(state_tree))
+    meta = {'step': step, 'data_position': _data_position(step, batch_size),
+            'metrics': dev_figures or {}}
+    if train_sums is not None:
+      meta['train_sums'] = train_sums
+    meta['digest'] = tree_digest(state_tree)
     self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state_tree),
                                                      meta=ocp.args.JsonSave(meta)),
-                       metrics=metrics, force=True)
+                       metrics=dev_figures, force=True)
 
   def read_meta(self, step: int) -> dict:
     return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
@@ -157,7 +167,7 @@ class Checkpointer:
     """The kept step with the best `best_metric` in its meta, or the latest if none has one."""
     scored = []
     for step in self.all_steps():
-      value = self.read_meta(step).get('metrics', {}).get(self.best_metric)
+      value = meta_dev_figures(self.read_meta(step)).get(self.best_metric)
       if value is not None:
         scored.append((value if self.best_mode == 'max' else -value, step))
     return max(scored)[1] if scored else self.latest_step()
@@ -270,6 +280,32 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def _data_position(step: int, batch_size: int) -> int:
+  """The examples a run has read after `step` steps of `batch_size`: the data stream's place."""
+  return step * batch_size
+
+
+def check_data_position(meta: dict, step: int, batch_size: int, where: str) -> int:
+  """The data position in a checkpoint's meta, once it is known to match `step` steps of
+  `batch_size` (else CheckpointMismatchError: the batch size was changed)."""
+  position = meta['data_position']
+  if position != _data_position(step, batch_size):
+    raise CheckpointMismatchError(
+        f'{where}: data position {position} does not match step {step} x batch {batch_size}; '
+        'was train.batch_size changed?')
+  return position
+
+
+def meta_dev_figures(meta: dict) -> dict:
+  """The dev figures saved with a checkpoint ({} when that step was not evaluated)."""
+  return meta.get('metrics') or {}
+
+
+def meta_train_sums(meta: dict) -> Optional[dict]:
+  """The unfinished log window's train sums (JSON) saved with a checkpoint, or None."""
+  return meta.get('train_sums')
 
 
 def _open_every_file(folder: epath.Path) -> None:

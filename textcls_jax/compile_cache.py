@@ -1,7 +1,7 @@
 """JAX's persistent compilation cache: where it lives, and turning it on before the first compile.
 
 A resumed or repeated run then loads its compiled steps from disk instead of compiling them again
-(README.md, "Speed"). The location, first found wins:
+(docs/guides/speed.md, "Compiled once"). The location, first found wins:
   1. `config.compilation_cache` when it is set: a folder (local or gs://), or 'off';
   2. the environment variable TEXTCLS_JAX_COMPILATION_CACHE (a folder, or 'off');
   3. $XDG_CACHE_HOME/textcls-jax/jax (default ~/.cache/textcls-jax/jax), per user.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 
@@ -49,6 +50,7 @@ FOLD_FIELD = '{fold}'
 
 
 def base_config() -> ml_collections.ConfigDict:
+  """Every key a config has, at its default: the top-level keys here, a function per section."""
   c = ml_collections.ConfigDict()
   c.seed = 0
   # 'classify', or a pretraining objective: 'mlm' (masked language model) or 'rtd' (ELECTRA's
@@ -59,154 +61,244 @@ def base_config() -> ml_collections.ConfigDict:
   # JAX's persistent compilation cache: a folder, 'off', or '' for $TEXTCLS_JAX_COMPILATION_CACHE,
   # else ~/.cache/textcls-jax/jax (textcls_jax/compile_cache.py).
   c.compilation_cache = ''
+  c.data = _data_section()
+  c.mlm = _mlm_section()
+  c.rtd = _rtd_section()
+  c.word2vec = _word2vec_section()
+  c.finetune = _finetune_section()
+  c.tokenizer = _tokenizer_section()
+  c.optim = _optim_section()
+  c.parallel = _parallel_section()
+  c.train = _train_section()
+  c.eval = _eval_section()
+  c.reproduce = _reproduce_section()
+  c.checkpoint = _checkpoint_section()
+  return c
 
-  c.data = ml_collections.ConfigDict()
-  c.data.source = 'tfds:glue/sst2'  # KIND:LOCATION, see textcls_jax/data/sources.py.
-  c.data.train_split = 'train'
-  c.data.eval_split = 'validation'  # '' carves a dev split from train (dev_fraction, split_seed).
-  c.data.text_field = 'sentence'  # 'title+description' joins columns (or JSON fields) ...
-  c.data.text_join = ' '  # ... with this between them.
-  c.data.label_field = 'label'
+
+def _data_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.source = 'tfds:glue/sst2'  # KIND:LOCATION, see textcls_jax/data/sources.py.
+  s.train_split = 'train'
+  s.eval_split = 'validation'  # '' carves a dev split from train (dev_fraction, split_seed).
+  s.text_field = 'sentence'  # 'title+description' joins columns (or JSON fields) ...
+  s.text_join = ' '  # ... with this between them.
+  s.label_field = 'label'
   # CSV/TSV: the first row names the columns; False: no header row, columns named by position
   # from 0 (text_field='1+2', label_field='0').
-  c.data.header = True
+  s.header = True
   # Integer labels' class names, in index order, given here or in a file of one name a line (AG
   # News' classes.txt); label_index_base is the label of the first name (AG News: 1).
-  c.data.label_names = ()
-  c.data.label_names_file = ''
-  c.data.label_index_base = 0
-  c.data.tfds_data_dir = ''  # '' uses TFDS_DATA_DIR or TFDS's default.
-  c.data.encoding = 'utf-8'
-  c.data.dev_fraction = 0.1
-  c.data.split_seed = 0  # Seeds every split carved here: dev, test and cross-validation folds.
+  s.label_names = ()
+  s.label_names_file = ''
+  s.label_index_base = 0
+  s.tfds_data_dir = ''  # '' uses TFDS_DATA_DIR or TFDS's default.
+  s.encoding = 'utf-8'
+  s.dev_fraction = 0.1
+  s.split_seed = 0  # Seeds every split carved here: dev, test and cross-validation folds.
   # A test split no decision looks at, evaluated once, at the end, on the checkpoint dev chose:
   # cv_folds=k >= 2 deals train_split into k folds (stratified by label) and holds out fold
   # cv_fold; or test_fraction > 0 holds out that share of train_split (stratified). The dev split
   # (eval_split, or carved from what is left) still makes every decision.
-  c.data.cv_folds = 0
-  c.data.cv_fold = 0
-  c.data.test_fraction = 0.0
-  c.data.max_len = 64  # Tokens, [CLS] included; longer texts are truncated.
-  c.data.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-  c.data.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
+  s.cv_folds = 0
+  s.cv_fold = 0
+  s.test_fraction = 0.0
+  s.max_len = 64  # Tokens, [CLS] included; longer texts are truncated.
+  s.length_buckets = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+  s.sort_window_batches = 16  # Batch texts of like length together (1: plain shuffle).
 
   # Pretraining (task 'mlm' or 'rtd'): unlabeled sources 'KIND:LOCATION[@split]', mixed by weight;
   # 'task:train' / 'task:dev' read the texts of data.source's own splits (its test split never).
-  c.data.corpus_sources = ()
-  c.data.corpus_weights = ()  # () weighs the sources equally.
-  c.data.corpus_eval = ''  # Held-out text ('task:dev' too); '' holds out dev_fraction of the
+  s.corpus_sources = ()
+  s.corpus_weights = ()  # () weighs the sources equally.
+  s.corpus_eval = ''  # Held-out text ('task:dev' too); '' holds out dev_fraction of the
   # first source's tail.
-  c.data.corpus_max_chars = 0  # Per source; 0 reads all of it.
-  c.data.seq_len = 128
+  s.corpus_max_chars = 0  # Per source; 0 reads all of it.
+  s.seq_len = 128
+  return s
 
-  c.mlm = ml_collections.ConfigDict()
-  c.mlm.rate = 0.15
-  c.mlm.mask_fraction = 0.8  # Of the picked tokens: replaced by [MASK] ...
-  c.mlm.random_fraction = 0.1  # ... by a random token; the rest stay as they are.
 
-  # Task 'rtd' masks with the mlm keys above (ELECTRA: rate 0.15, mask_fraction 0.85, random 0).
-  c.rtd = ml_collections.ConfigDict()
-  c.rtd.generator_size = 0.25  # The generator's width (Transformer: depth, MLP) x this.
+def _mlm_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.rate = 0.15
+  s.mask_fraction = 0.8  # Of the picked tokens: replaced by [MASK] ...
+  s.random_fraction = 0.1  # ... by a random token; the rest stay as they are.
+  return s
+
+
+def _rtd_section() -> ml_collections.ConfigDict:
+  # Task 'rtd' masks with the mlm section's keys (ELECTRA: rate 0.15, mask_fraction 0.85, random 0).
+  s = ml_collections.ConfigDict()
+  s.generator_size = 0.25  # The generator's width (Transformer: depth, MLP) x this.
   # ELECTRA's lambda: loss = generator CE (mean over masked positions) + this x discriminator
   # BCE (mean over tokens). Computed over the batch's masked positions as its one count, the
   # token term weighing rate x this, which is exact when the batch masks `rate` of its tokens.
-  c.rtd.discriminator_weight = 50.0
-  c.rtd.temperature = 1.0  # Of the generator's samples.
+  s.discriminator_weight = 50.0
+  s.temperature = 1.0  # Of the generator's samples.
+  return s
 
+
+def _word2vec_section() -> ml_collections.ConfigDict:
   # Task 'word2vec' (textcls_jax/word2vec.py): skip-gram with negative sampling over the corpus's
   # pieces, as wide as the model's token embedding; each source read once an epoch.
-  c.word2vec = ml_collections.ConfigDict()
-  c.word2vec.window = 5  # Context pieces each side (word2vec samples a window up to this).
-  c.word2vec.negatives = 5  # Noise pieces per pair, drawn from the unigram counts ^ 0.75.
-  c.word2vec.sample = 1e-4  # Frequent pieces are skipped, as word2vec's `sample` says.
-  c.word2vec.epochs = 5
-  c.word2vec.learning_rate = 0.025  # SGD's, decayed linearly to 1e-4 of it.
-  c.word2vec.threads = 1  # 1 makes the vectors reproducible; more are faster and are not.
+  s = ml_collections.ConfigDict()
+  s.window = 5  # Context pieces each side (word2vec samples a window up to this).
+  s.negatives = 5  # Noise pieces per pair, drawn from the unigram counts ^ 0.75.
+  s.sample = 1e-4  # Frequent pieces are skipped, as word2vec's `sample` says.
+  s.epochs = 5
+  s.learning_rate = 0.025  # SGD's, decayed linearly to 1e-4 of it.
+  s.threads = 1  # 1 makes the vectors reproducible; more are faster and are not.
+  return s
 
-  c.finetune = ml_collections.ConfigDict()
-  c.finetune.freeze_encoder_steps = 0  # Train only the new head for this many steps.
-  c.finetune.layer_decay = 1.0  # Transformer: learning rate x layer_decay^(depth from the top).
 
-  c.tokenizer = ml_collections.ConfigDict()
-  c.tokenizer.model_path = ''  # '' trains one on the training texts and saves it in the workdir.
-  c.tokenizer.vocab_size = 8000
-  c.tokenizer.max_chars = 20_000_000
-  c.tokenizer.model_type = 'unigram'  # SentencePiece's: 'unigram', 'bpe', 'word' or 'char'.
-  c.tokenizer.seed = 0
-  c.tokenizer.normalization = 'nmt_nfkc'  # 'nmt_nfkc_cf' also folds case.
+def _finetune_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.freeze_encoder_steps = 0  # Train only the new head for this many steps.
+  # Learning rate x layer_decay^(depth from the top), by ENCODER_FAMILIES' layer paths (a
+  # Transformer's blocks and embeddings; a CNN's or an RNN's embedding alone).
+  s.layer_decay = 1.0
+  return s
 
-  c.optim = ml_collections.ConfigDict()
-  c.optim.learning_rate = 1e-3
-  c.optim.schedule = 'cosine'
-  c.optim.warmup_steps = 200
-  c.optim.weight_decay = 0.01
-  c.optim.b1 = 0.9
-  c.optim.b2 = 0.999
-  c.optim.eps = 1e-8
-  c.optim.grad_clip_norm = 1.0
-  c.optim.no_decay_regex = r'(bias|scale|pos_embed)$'  # Paths 'encoder/block_0/ln_attn/scale'.
+
+def _tokenizer_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.model_path = ''  # '' trains one on the training texts and saves it in the workdir.
+  s.vocab_size = 8000
+  s.max_chars = 20_000_000
+  s.model_type = 'unigram'  # SentencePiece's: 'unigram', 'bpe', 'word' or 'char'.
+  s.seed = 0
+  s.normalization = 'nmt_nfkc'  # 'nmt_nfkc_cf' also folds case.
+  return s
+
+
+def _optim_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.learning_rate = 1e-3
+  s.schedule = 'cosine'
+  s.warmup_steps = 200
+  s.weight_decay = 0.01
+  s.b1 = 0.9
+  s.b2 = 0.999
+  s.eps = 1e-8
+  s.grad_clip_norm = 1.0
+  s.no_decay_regex = r'(bias|scale|pos_embed)$'  # Paths 'encoder/block_0/ln_attn/scale'.
   # > 0: after each update, the columns of the kernels matching max_norm_regex are rescaled to an
   # L2 norm of at most this (Kim 2014 constrains the output layer's weight vectors to 3).
-  c.optim.max_norm = 0.0
-  c.optim.max_norm_regex = r'^head/out/kernel$'
+  s.max_norm = 0.0
+  s.max_norm_regex = r'^head/out/kernel$'
+  return s
 
-  c.parallel = ml_collections.ConfigDict()
-  c.parallel.mode = 'jit'  # 'jit' over a device mesh, or 'pmap'; both data-parallel.
 
-  c.train = ml_collections.ConfigDict()
-  c.train.batch_size = 64  # Global: split over all devices of all hosts.
-  c.train.num_steps = 2000
-  c.train.log_every_steps = 100
-  c.train.eval_every_steps = 500
+def _parallel_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.mode = 'jit'  # 'jit' over a device mesh, or 'pmap'; both data-parallel.
+  return s
+
+
+def _train_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.batch_size = 64  # Global: split over all devices of all hosts.
+  s.num_steps = 2000
+  s.log_every_steps = 100
+  s.eval_every_steps = 500
   # A NaN/Inf loss or gradient is never applied; then 'stop' (an error naming the step) or 'skip'
   # (go on, counting skipped steps in the log and metrics).
-  c.train.on_nonfinite = 'stop'
+  s.on_nonfinite = 'stop'
   # Micro-batches per update: each device's rows are split into this many, run one after another
   # and their gradients summed (a large batch on a small device).
-  c.train.grad_accum_steps = 1
-  c.train.plots = True  # At the end: WORKDIR/plots/curves.png and confusion.png (textcls_jax/plot.py).
+  s.grad_accum_steps = 1
+  s.plots = True  # At the end: WORKDIR/plots/curves.png and confusion.png (textcls_jax/plot.py).
+  return s
 
-  c.eval = ml_collections.ConfigDict()
-  c.eval.batch_size = 256  # Global, like train.batch_size.
-  c.eval.max_batches = 50  # MLM: held-out windows evaluated (batches of eval.batch_size).
 
-  c.reproduce = ml_collections.ConfigDict()
-  c.reproduce.seeds = (0,)  # python -m textcls_jax.reproduce: a run per seed (and per CV fold).
+def _eval_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.batch_size = 256  # Global, like train.batch_size.
+  s.max_batches = 50  # MLM: held-out windows evaluated (batches of eval.batch_size).
+  return s
+
+
+def _reproduce_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.seeds = (0,)  # python -m textcls_jax.reproduce: a run per seed (and per CV fold).
   # Published or baseline figures the row is read against, shown beside it in the runner's tables
   # (e.g. 'Kim CNN-rand 76.1; TF-IDF + LR 78.0'); text only, nothing checks a run against it.
-  c.reproduce.reference = ''
+  s.reference = ''
   # With data.cv_folds: the folds the runner runs (() = all). A row that cannot afford all of them
   # runs some, and its table says how many.
-  c.reproduce.folds = ()
+  s.folds = ()
+  return s
 
-  c.checkpoint = ml_collections.ConfigDict()
-  c.checkpoint.every_steps = 500
-  c.checkpoint.max_to_keep = 2
-  c.checkpoint.best_metric = 'accuracy'  # A dev figure; '' keeps only the latest.
-  c.checkpoint.best_mode = 'max'
+
+def _checkpoint_section() -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.every_steps = 500
+  s.max_to_keep = 2
+  s.best_metric = 'accuracy'  # A dev figure; '' keeps only the latest.
+  s.best_mode = 'max'
   # A latest checkpoint that fails its checksum or cannot be read: 'fallback' to the newest good one
   # (with a warning; the bad one is moved aside), or 'error'.
-  c.checkpoint.on_corrupt = 'fallback'
-  return c
+  s.on_corrupt = 'fallback'
+  return s
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderFamily:
+  """What the code outside models/ knows of an encoder family (models/ maps its name to the Flax
+  module, whose fields are the keys of `defaults`)."""
+  defaults: dict  # config.model's keys besides `name`, at the values a config starts from.
+  # The encoder fields an ELECTRA generator (task 'rtd') shrinks by rtd.generator_size.
+  generator_sizes: tuple
+  # finetune.layer_decay (optim.layerwise_scales): the parameter paths of the family's stack of
+  # layers, the layer's index (0 at the bottom) as group 1 ('' for none), and of the embeddings
+  # below them.
+  layer_regex: str
+  embedding_regex: str
+  # Its forward-only steps compile without YNNPACK on CPU (xla_options.py says why).
+  forward_without_ynnpack: bool = False
+
+
+# The encoder families, by config.model.name: the one list of them. A family with a `max_len` key
+# learns its positions up to it, one with `num_heads` splits hidden_dim into heads (config_checks).
+ENCODER_FAMILIES = {
+    'rnn': EncoderFamily(
+        defaults=dict(embed_dim=256, hidden_dim=256, num_layers=1, cell='lstm',
+                      bidirectional=True, dropout=0.3, pooling='max', dtype='float32',
+                      head_hidden_dim=0, head_dropout=0.3),
+        generator_sizes=('hidden_dim',),  # Its width.
+        layer_regex='', embedding_regex=r'encoder/embed/'),
+    'cnn': EncoderFamily(
+        defaults=dict(embed_dim=256, filter_widths=(3, 4, 5), num_filters=100, num_layers=1,
+                      dropout=0.5, pooling='max', dtype='float32', head_hidden_dim=0,
+                      head_dropout=0.5),
+        generator_sizes=('num_filters',),  # Its width.
+        layer_regex='', embedding_regex=r'encoder/embed/'),
+    'transformer': EncoderFamily(
+        defaults=dict(hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024, max_len=128,
+                      dropout=0.1, attention_dropout=0.1, pooling='cls', embed_norm=False,
+                      dtype='float32', head_hidden_dim=0, head_dropout=0.1),
+        # Its width is its embedding's, shared with the discriminator: its depth and MLP instead.
+        generator_sizes=('num_layers', 'mlp_dim'),
+        layer_regex=r'encoder/block_(\d+)/', embedding_regex=r'encoder/(embed|pos_embed)',
+        forward_without_ynnpack=True),
+}
+
+
+def model_config(name: str) -> ml_collections.ConfigDict:
+  """config.model for the named encoder family, at its defaults."""
+  return ml_collections.ConfigDict(dict(name=name, **ENCODER_FAMILIES[name].defaults))
 
 
 def rnn_model() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name='rnn', embed_dim=256, hidden_dim=256, num_layers=1, cell='lstm', bidirectional=True,
-      dropout=0.3, pooling='max', dtype='float32', head_hidden_dim=0, head_dropout=0.3))
+  return model_config('rnn')
 
 
 def cnn_model() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name='cnn', embed_dim=256, filter_widths=(3, 4, 5), num_filters=100, num_layers=1,
-      dropout=0.5, pooling='max', dtype='float32', head_hidden_dim=0, head_dropout=0.5))
+  return model_config('cnn')
 
 
 def transformer_model() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name='transformer', hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024, max_len=128,
-      dropout=0.1, attention_dropout=0.1, pooling='cls', embed_norm=False, dtype='float32',
-      head_hidden_dim=0, head_dropout=0.1))
+  return model_config('transformer')
 
 
 def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,

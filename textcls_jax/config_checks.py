@@ -7,6 +7,9 @@ It does no I/O and imports neither JAX nor TensorFlow, so the CLI runs it before
 `check_resume(saved, config, workdir)` compares a workdir's saved config with the new one before
 anything is restored or written: a change to what the saved state means is refused, naming each
 changed key; only the keys in RESUMABLE_KEYS may differ.
+
+`define_config_flag()` is the command lines' --config: the file executed once per launch, and a
+--config.a.b override of a key the config lacks refused in one line naming the valid keys.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import codecs
 import os
 import re
 import sys
+import traceback
 from typing import Any, Callable, Mapping, Optional
 
 import ml_collections
+from absl import flags
+from ml_collections import config_flags
 
 from textcls_jax import config_base
 from textcls_jax.data import sources
@@ -198,7 +204,7 @@ RULES: dict[str, Rule] = {
     'checkpoint.best_metric': STRING,
     'checkpoint.best_mode': one_of('max', 'min'),
     'checkpoint.on_corrupt': one_of('fallback', 'error'),
-    'model.name': one_of('rnn', 'cnn', 'transformer'),
+    'model.name': one_of(*config_base.ENCODER_FAMILIES),
     'model.embed_dim': POSITIVE_INT,
     'model.hidden_dim': POSITIVE_INT,
     'model.num_layers': POSITIVE_INT,
@@ -260,11 +266,14 @@ def problems(config) -> list[str]:
   if flat.get('mlm.mask_fraction', 0) + flat.get('mlm.random_fraction', 0) > 1:
     bad('mlm.random_fraction', f'at most 1 - mlm.mask_fraction = '
         f'{1 - flat["mlm.mask_fraction"]:g} (the two are shares of the picked tokens)')
-  if flat.get('model.name') == 'transformer':
+  family = config_base.ENCODER_FAMILIES.get(flat.get('model.name'))
+  family_keys = family.defaults if family else {}
+  if 'max_len' in family_keys:  # Learned positions: a sequence may be at most that long.
     length_key = 'data.max_len' if task == 'classify' else 'data.seq_len'
     if flat.get(length_key, 0) > flat.get('model.max_len', 0):
       bad(length_key, f'at most model.max_len={flat["model.max_len"]} (the position embeddings '
-          'the Transformer has)')
+          'the encoder has)')
+  if 'num_heads' in family_keys:  # Attention heads: hidden_dim split into equal parts.
     if flat.get('model.hidden_dim', 0) % flat.get('model.num_heads', 1):
       bad('model.num_heads', f'a divisor of model.hidden_dim={flat["model.hidden_dim"]}')
   if task == 'classify':
@@ -369,22 +378,74 @@ def check_overrides(argv: list[str]) -> None:
   --config=PATH:VARIANT a variant it lacks.
 
   (ml_collections reports only "KeyError: 'b'", or a traceback; a user needs the path and the valid
-  keys or variants.)
+  keys or variants.) For a command line whose --config is config_flags' own, which executes the
+  file again; `define_config_flag` checks the config it executes once.
   """
-  config_spec = None
-  for i, a in enumerate(argv):
-    if a.startswith('--config='):
-      config_spec = a.split('=', 1)[1]
-    elif a == '--config' and i + 1 < len(argv):
-      config_spec = argv[i + 1]
-  keys = [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
-  path, _, variant = (config_spec or '').partition(':')
+  spec = _config_spec(argv)
+  keys = _override_keys(argv)
+  path, _, variant = (spec or '').partition(':')
   if not (keys or variant) or not os.path.isfile(path):
     return  # config_flags reports a missing file itself.
+  _check_override_keys(load_config(spec), keys)
+
+
+def load_config(spec: str) -> ml_collections.ConfigDict:
+  """config_base.config_file(spec) (`PATH` or `PATH:VARIANT`), or an exit with one line naming a
+  missing file or an unknown variant."""
+  path = spec.partition(':')[0]
+  if not os.path.isfile(path):
+    sys.exit(f'error: config file {path} not found')
   try:
-    config = config_base.config_file(config_spec)
+    return config_base.config_file(spec)
   except config_base.VariantError as e:
     sys.exit(f'error: {e}')
+
+
+def define_config_flag(help_string: str) -> flags.FlagHolder:
+  """Defines --config=PATH[:VARIANT], with its --config.a.b=v overrides, as
+  config_flags.DEFINE_config_file does (the config locked: an override must name a key), but read
+  by _ConfigFileParser, which executes the file once and checks the overrides' keys first."""
+  holder = config_flags.DEFINE_config_file('config', None, help_string, lock_config=True)
+  flags.FLAGS[holder.name].parser = _ConfigFileParser()
+  return holder
+
+
+class _ConfigFileParser(flags.ArgumentParser):
+  """--config's value: the file executed by config_base.config_file (the loader the configs and
+  tests use too), its overrides' keys checked against the result before config_flags applies
+  them, as it would otherwise report an unknown key only as "KeyError: 'b'"."""
+
+  def parse(self, argument):
+    try:
+      config = load_config(argument)
+    except (TypeError, ValueError) as e:  # absl would keep only the message, not where it arose.
+      raise type(e)('Error whilst parsing config file:\n\n' + traceback.format_exc()) from None
+    _check_override_keys(config, _override_keys(sys.argv[1:]))
+    config.lock()
+    return config
+
+  def flag_type(self):
+    return 'config object'
+
+
+def _config_spec(argv: list[str]) -> Optional[str]:
+  """The value of --config in a command line, or None."""
+  spec = None
+  for i, a in enumerate(argv):
+    if a.startswith('--config='):
+      spec = a.split('=', 1)[1]
+    elif a == '--config' and i + 1 < len(argv):
+      spec = argv[i + 1]
+  return spec
+
+
+def _override_keys(argv: list[str]) -> list[str]:
+  """The keys of a command line's --config.a.b=v overrides ('a.b')."""
+  return [a[len('--config.'):].split('=', 1)[0] for a in argv if a.startswith('--config.')]
+
+
+def _check_override_keys(config: ml_collections.ConfigDict, keys: list[str]) -> None:
+  """Exits naming the first key that `config` lacks, with the valid keys where it stops."""
   for key in keys:
     node, walked = config, []
     for part in key.split('.'):

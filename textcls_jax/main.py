@@ -13,10 +13,10 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
-from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
-                                          lock_config=True)
+from textcls_jax import config_checks  # Neither JAX nor TensorFlow: a bad value is refused fast.
+
+_CONFIG = config_checks.define_config_flag('Experiment config file (configs/*.py[:VARIANT]).')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, tokenizer.')
 _COORDINATOR = flags.DEFINE_string(
     'coordinator_address', '', 'Multi-host: host:port of process 0 (or JAX_COORDINATOR_ADDRESS).')
@@ -30,7 +30,6 @@ flags.mark_flags_as_required(['config', 'workdir'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from textcls_jax import config_checks
   try:  # Before JAX and TensorFlow are imported: a bad value is refused in a second.
     config_checks.validate(_CONFIG.value)
   except config_checks.ConfigError as e:
@@ -49,11 +48,9 @@ def main(argv):
 
 
 def run():
-  from textcls_jax import config_checks
   from textcls_jax import quiet
   quiet.quiet_native_logs()
-  config_checks.check_overrides(sys.argv[1:])
-  app.run(main)
+  app.run(main)  # Parsing --config executes the file, once, and checks its overrides' keys.
 
 
 if __name__ == '__main__':

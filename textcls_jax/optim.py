@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import optax
 from flax import traverse_util
 
+from textcls_jax import config_base
+
 
 def learning_rate_schedule(cfg, total_steps: int):
   """Linear warmup to cfg.learning_rate, then cosine or linear decay to 0 (or constant)."""
@@ -34,12 +36,13 @@ def decay_mask(params, no_decay_regex: str):
   return traverse_util.unflatten_dict({k: not pattern.search(k) for k in flat}, sep='/')
 
 
-def build_optimizer(cfg, total_steps: int, finetune_cfg=None,
-                    params=None) -> optax.GradientTransformation:
+def build_optimizer(cfg, total_steps: int, finetune_cfg=None, params=None,
+                    model_name: str = '') -> optax.GradientTransformation:
   """clip -> AdamW(schedule, decay mask) [-> layer-wise factors] [-> frozen encoder for K steps]
   [-> max-norm projection].
 
-  The fine-tuning parts (config.finetune) need `params` to know the layers.
+  The fine-tuning parts (config.finetune) need `params` and `model_name`
+  (config.model.name) to know the layers.
   """
   schedule = learning_rate_schedule(cfg, total_steps)
   parts = []
@@ -49,7 +52,7 @@ def build_optimizer(cfg, total_steps: int, finetune_cfg=None,
                            weight_decay=cfg.weight_decay,
                            mask=lambda p: decay_mask(p, cfg.no_decay_regex)))
   if finetune_cfg is not None and finetune_cfg.layer_decay != 1.0:
-    parts.append(scale_by_path(layerwise_scales(params, finetune_cfg.layer_decay)))
+    parts.append(scale_by_path(layerwise_scales(params, finetune_cfg.layer_decay, model_name)))
   if finetune_cfg is not None and finetune_cfg.freeze_encoder_steps:
     parts.append(freeze_subtree('encoder', finetune_cfg.freeze_encoder_steps))
   if cfg.get('max_norm', 0.0):
@@ -88,19 +91,22 @@ def _path_scales(params, scale_of_path):
   return traverse_util.unflatten_dict({k: scale_of_path(k) for k in flat}, sep='/')
 
 
-def layerwise_scales(params, decay: float):
-  """Per-parameter learning-rate factors: decay^(depth below the top) for a Transformer encoder.
+def layerwise_scales(params, decay: float, model_name: str):
+  """Per-parameter learning-rate factors: decay^(depth below the top) in a `model_name` encoder
+  (config_base.ENCODER_FAMILIES names its layers' and embeddings' paths).
 
-  The head and the final LayerNorm get 1, block i of L gets decay^(L - i), the embeddings
-  decay^(L + 1).
+  The head and what sits above the layers (a Transformer's final LayerNorm) get 1, layer i of L
+  gets decay^(L - i), the embeddings decay^(L + 1) (decay itself where the family has no layers).
   """
-  blocks = {int(m.group(1)) for k in traverse_util.flatten_dict(params, sep='/')
-            if (m := re.search(r'encoder/block_(\d+)/', k))}
-  num_layers = max(blocks) + 1 if blocks else 0
+  family = config_base.ENCODER_FAMILIES[model_name]
+  layer = re.compile(family.layer_regex) if family.layer_regex else None
+  layers = {int(m.group(1)) for k in traverse_util.flatten_dict(params, sep='/')
+            if layer and (m := layer.search(k))}
+  num_layers = max(layers) + 1 if layers else 0
   def scale(path):
-    if m := re.search(r'encoder/block_(\d+)/', path):
+    if layer and (m := layer.search(path)):
       return decay ** (num_layers - int(m.group(1)))
-    if re.search(r'encoder/(embed|pos_embed)', path):
+    if re.search(family.embedding_regex, path):
       return decay ** (num_layers + 1)
     return 1.0
   return _path_scales(params, scale)

@@ -57,10 +57,10 @@ class Predictor:
     from textcls_jax.data import sources
     from textcls_jax.data import tokenizer as tok
 
-    config_path = wd.join(workdir, wd.CONFIG)
-    if not wd.exists(config_path):
+    saved = wd.read_config(workdir)
+    if saved is None:
       raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
-    config = ml_collections.ConfigDict(wd.read_json(config_path))
+    config = ml_collections.ConfigDict(saved)
     compile_cache.enable(config.get('compilation_cache', ''))
     tokenizer = tok.Tokenizer(wd.join(workdir, wd.TOKENIZER))
     labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))

@@ -25,10 +25,10 @@ from typing import Optional, Sequence
 from absl import app
 from absl import flags
 from absl import logging
-from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'The row\'s config file (configs/*.py).',
-                                          lock_config=False)
+from textcls_jax import config_checks  # Neither JAX nor TensorFlow: a bad value is refused fast.
+
+_CONFIG = config_checks.define_config_flag('The row\'s config file (configs/*.py[:VARIANT]).')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The row\'s folder: one workdir per run inside.')
 _ROWS = flags.DEFINE_list('rows', [], 'Instead of running: row folders to gather into one table.')
 _OUT = flags.DEFINE_string('out', '', 'With --rows: the Markdown table (also its .json beside it).')
@@ -149,7 +149,6 @@ def reproduce(config, config_spec: str, workdir: str, results_dir: str = '',
               command: Sequence[str] = ()) -> dict:
   """Runs (or reads) every run of the row and writes WORKDIR/results.json and results.md, and
   with `results_dir` the row's results file there (results/<config stem>/<variant>.json)."""
-  from textcls_jax import config_checks
   from textcls_jax import train
   names = run_names(config)
   for name, fold, seed in names:  # Every run's config is checked before the first one starts.
@@ -220,11 +219,9 @@ def main(argv):
 
 
 def run():
-  from textcls_jax import config_checks
   from textcls_jax import quiet
   quiet.quiet_native_logs()
-  config_checks.check_overrides(sys.argv[1:])
-  app.run(main)
+  app.run(main)  # Parsing --config executes the file, once, and checks its overrides' keys.
 
 
 if __name__ == '__main__':

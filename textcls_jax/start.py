@@ -78,14 +78,13 @@ def initial_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
     latest, item, meta = restored
     state, base_rng = train_state.from_checkpoint_item(fresh_state, item)
     start_step = int(jax.device_get(state.step))
-    if meta['data_position'] != start_step * config.train.batch_size:
-      raise ckpt_lib.CheckpointMismatchError(
-          f'checkpoint {latest}: data position {meta["data_position"]} does not match step '
-          f'{start_step} x batch {config.train.batch_size}; was train.batch_size changed?')
-    logging.info('Resuming from step %d (data position %d)', start_step, meta['data_position'])
+    position = ckpt_lib.check_data_position(meta, start_step, config.train.batch_size,
+                                            f'checkpoint {latest}')
+    logging.info('Resuming from step %d (data position %d)', start_step, position)
     # A stop between two log steps saved the sums of the unfinished log window: the next train
     # row then covers the same steps as it would have without the stop.
-    return state, base_rng, start_step, latest, tasks.sums_from_json(meta.get('train_sums'))
+    return (state, base_rng, start_step, latest,
+            tasks.sums_from_json(ckpt_lib.meta_train_sums(meta)))
   if pretrained:
     params = transfer.transferred_params(pretrained, config, fresh_state.params)
     return (fresh_state.replace(params=params, opt_state=fresh_state.tx.init(params)), base_rng,

@@ -182,162 +182,224 @@ def _word_vectors(config, workdir: str, checked: start.Checked) -> dict:
 
 def _train_and_evaluate(config, workdir: str, dp: parallel.DataParallel, train_batch: int,
                         eval_batch: int, checked: start.Checked) -> dict:
+  """Sets the run up, trains it to train.num_steps, finishes it (the test split), draws its
+  plots; returns the last dev figures."""
+  run = _set_up(config, workdir, dp, train_batch, eval_batch, checked)
+  try:
+    run.train()
+    run.finish()
+  finally:
+    run.close()
+  if run.is_main and config.train.plots:
+    _draw_plots(workdir)
+  return run.dev_figures
+
+
+def _set_up(config, workdir: str, dp: parallel.DataParallel, train_batch: int, eval_batch: int,
+            checked: start.Checked) -> '_Run':
+  """The experiment's data and model, the state the run starts from (start.initial_state), the
+  workdir's config.json written once that state is restored, and the compiled steps."""
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # The input pipeline must not take accelerator memory.
-
-  is_main = parallel.is_main_process()
-  # Process 0 makes the workdir's files (tokenizer, labels, token caches) that do not exist yet,
-  # after all input is checked, so that bad input leaves none; the others wait for it and then
-  # read them. Existing files are reused, never rewritten.
-  if not is_main:
-    parallel.barrier('workdir prepared')
-  exp = experiment.build_experiment(
-      config, workdir, train_batch=train_batch, eval_batch=eval_batch, num_hosts=dp.num_hosts,
-      host_id=dp.host_id,
-      tokenizer_path=checked.tokenizer_path(config))
-  if is_main:
-    parallel.barrier('workdir prepared')
-  total_steps = config.train.num_steps
+  exp = _prepare_experiment(config, workdir, dp, train_batch, eval_batch, checked)
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   state = train_state.create_train_state(config, exp.model, exp.init_inputs, init_rng)
   logging.info('Model %s (%s): %s parameters; %s mode on %d device(s), %d host(s)',
                config.model.name, config.task,
                f'{sum(x.size for x in jax.tree.leaves(state.params)):,}', dp.mode, dp.num_devices,
                dp.num_hosts)
-
   checkpoints = ckpt_lib.Checkpointer(
       wd.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)
   try:
-    state, base_rng, start_step, latest, resumed_train_sums = start.initial_state(
+    state, base_rng, start_step, latest, train_sums = start.initial_state(
         config, checkpoints, dp, state, base_rng, checked.pretrained)
   except BaseException:
     checkpoints.close()  # Its threads would otherwise outlive the error, with noise at exit.
     raise
-  if is_main:  # Only now, with the state restored: a refused run leaves config.json as it was.
+  if parallel.is_main_process():
+    # Only now, with the state restored: a refused run leaves config.json as it was.
     if checked.changed_keys:
       logging.warning('Resuming with changed settings: %s', '; '.join(checked.changed_keys))
-    wd.write_json(wd.join(workdir, wd.CONFIG), config.to_dict())
-  state = dp.put_state(state)
-  base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
+    wd.write_config(workdir, config)
+  return _Run(config, workdir, dp, exp, checkpoints, state, base_rng, start_step, latest,
+              train_sums)
 
-  objective = exp.objective
-  p_train_step = dp.compile_train_step(
-      functools.partial(train_step, objective=objective,
-                        grad_accum_steps=config.train.grad_accum_steps),
-      xla_options.for_step(config.model.name, training=True),
-      cache_key=config.to_json_best_effort(sort_keys=True))
-  p_eval_step = dp.compile_eval_step(
-      functools.partial(eval_step, objective=objective),
-      xla_options.for_step(config.model.name, training=False))
-  eval_rng = jax.random.PRNGKey(config.seed + 1)  # Fixed: MLM eval masks are the same each time.
-  run_log = run_log_lib.RunLog(workdir, start_step, is_main)
-  progress = run_log_lib.Progress(start_step, total_steps, config.train.batch_size)
-  train_sums, dev_figures = resumed_train_sums, {}
-  schedule = optim.learning_rate_schedule(config.optim, total_steps)
 
-  def evaluate_and_record(step, split='dev', batches_fn=exp.eval_batches, evaluated=None,
-                          **extra):
-    batches = (dp.put_batch(b) for b in batches_fn())
-    figures = evaluate(p_eval_step, evaluated or state, batches, eval_rng, exp.summarize,
-                       exp.label_names)
-    if is_main:
-      logging.info('%s @ step %d: %s (count %d)%s', split, step, ', '.join(
+def _prepare_experiment(config, workdir: str, dp: parallel.DataParallel, train_batch: int,
+                        eval_batch: int, checked: start.Checked) -> experiment.Experiment:
+  """The run's data, model and objective (experiment.build_experiment).
+
+  Process 0 makes the workdir's files (tokenizer, labels, token caches) that do not exist yet,
+  after all input is checked, so that bad input leaves none; the others wait for it and then
+  read them. Existing files are reused, never rewritten.
+  """
+  is_main = parallel.is_main_process()
+  if not is_main:
+    parallel.barrier('workdir prepared')
+  exp = experiment.build_experiment(
+      config, workdir, train_batch=train_batch, eval_batch=eval_batch, num_hosts=dp.num_hosts,
+      host_id=dp.host_id, tokenizer_path=checked.tokenizer_path(config))
+  if is_main:
+    parallel.barrier('workdir prepared')
+  return exp
+
+
+class _Run:
+  """A run once set up: its state on the devices, its compiled steps, its checkpoints and logs, and
+  the loop's position. `train` steps it, `finish` ends it, `close` releases what it holds."""
+
+  def __init__(self, config, workdir: str, dp: parallel.DataParallel, exp, checkpoints, state,
+               base_rng, start_step: int, latest: Optional[int], train_sums):
+    self.config, self.workdir, self.dp, self.exp = config, workdir, dp, exp
+    self.checkpoints = checkpoints
+    self.is_main = parallel.is_main_process()
+    self.state = dp.put_state(state)
+    self.base_rng = dp.replicate_plain(base_rng) if dp.mode == 'jit' else jax.device_get(base_rng)
+    self.p_train_step = dp.compile_train_step(
+        functools.partial(train_step, objective=exp.objective,
+                          grad_accum_steps=config.train.grad_accum_steps),
+        xla_options.for_step(config.model.name, training=True),
+        cache_key=config.to_json_best_effort(sort_keys=True))
+    self.p_eval_step = dp.compile_eval_step(
+        functools.partial(eval_step, objective=exp.objective),
+        xla_options.for_step(config.model.name, training=False))
+    # Fixed: MLM eval masks are the same each time.
+    self.eval_rng = jax.random.PRNGKey(config.seed + 1)
+    self.run_log = run_log_lib.RunLog(workdir, start_step, self.is_main)
+    self.total_steps = config.train.num_steps
+    self.progress = run_log_lib.Progress(start_step, self.total_steps, config.train.batch_size)
+    self.schedule = optim.learning_rate_schedule(config.optim, self.total_steps)
+    self.start_step = self.step = start_step
+    self.latest = latest  # The restored checkpoint's step, or None.
+    self.train_sums = train_sums  # The log window's metric sums, on device until logged.
+    self.dev_figures = {}
+    self.nonfinite = NonFiniteGuard(checkpoints, self.is_main)
+    self.pending = (start_step, 0.0)  # (step, its nonfinite_steps flag) still to check.
+    self.last_saved = start_step if latest is not None else None
+    self.preemption = None
+
+  def train(self) -> None:
+    """Steps to train.num_steps, with the periodic work after each step; a SIGTERM or SIGINT ends
+    it early, with a checkpoint saved."""
+    batches = self.exp.train_batches(self.start_step)
+    self.preemption = PreemptionHandler()
+    while self.step < self.total_steps:
+      if self.preemption.requested(self.step, self.config.train.log_every_steps):
+        self._save_and_stop()
+        return
+      metrics = self._train_step(next(batches))
+      self._periodic_work(metrics)
+
+  def _train_step(self, host_batch) -> dict:
+    """One optimizer update; returns its metrics (on device), which join the log window's sums."""
+    batch = self.dp.put_batch(host_batch)
+    began = time.perf_counter()
+    self.state, metrics = self.p_train_step(self.state, batch, self.base_rng)
+    if self.step == self.start_step:
+      jax.block_until_ready(metrics)
+      logging.info('First step: %.2f s, compile included (compilation cache: %s)',
+                   time.perf_counter() - began, jax.config.jax_compilation_cache_dir or 'off')
+    self.train_sums = tasks.add_sums(self.train_sums, metrics)  # Stays on device until logged.
+    self.step += 1
+    return metrics
+
+  def _periodic_work(self, metrics: dict) -> None:
+    """After a step: the non-finite check, and the log, dev evaluation and save due at it."""
+    step, train_cfg = self.step, self.config.train
+    save_now = _due(step, self.config.checkpoint.every_steps, self.total_steps)
+    if train_cfg.on_nonfinite == 'stop':
+      # Checked one step behind, so that the host need not wait for the step just dispatched;
+      # checked at once before a save, so that no checkpoint is written past a bad step.
+      self.nonfinite.check(*self.pending)
+      self.pending = (step, metrics['nonfinite_steps'])
+      if save_now:
+        self.nonfinite.check(*self.pending)
+    if _due(step, train_cfg.log_every_steps, self.total_steps):
+      self._log_train()
+      self.train_sums = None
+    evaluated = _due(step, train_cfg.eval_every_steps, self.total_steps)
+    if evaluated:
+      self.dev_figures = self._evaluate_and_record()
+    if save_now:
+      self._save(self.dev_figures if evaluated else None)
+      self.last_saved = step
+
+  def _save_and_stop(self) -> None:
+    """Saves the step a stop signal came at (with the log window's sums), and says so."""
+    if self.config.train.on_nonfinite == 'stop':
+      self.nonfinite.check(*self.pending)
+    if self.step != self.last_saved:  # (The signal may come right after a periodic save.)
+      self._save(train_sums=tasks.sums_to_json(self.train_sums))
+    self.checkpoints.wait()
+    logging.warning('Stopped by %s at step %d; checkpoint saved. Run the same command to '
+                    'resume.', self.preemption.signal_name, self.step)
+
+  def finish(self) -> None:
+    """A re-run of a finished run reports its last figures; the held-out test split is evaluated
+    once, when the run has reached its last step."""
+    if self.start_step == self.total_steps and self.latest is not None:
+      self.dev_figures = (ckpt_lib.meta_dev_figures(self.checkpoints.read_meta(self.latest))
+                          or self._evaluate_and_record())
+      logging.info('Training already finished at step %d', self.step)
+    if (self.exp.test_batches is not None and self.step == self.total_steps
+        and not any(r['split'] == 'test' for r in wd.read_metrics(self.workdir))):
+      self._evaluate_test()
+
+  def close(self) -> None:
+    """Restores the signal handlers, and waits for the last save (its errors are raised, not
+    swallowed) and the logs."""
+    if self.preemption is not None:
+      self.preemption.restore()
+    self.checkpoints.close()
+    self.run_log.close()
+
+  def _evaluate_and_record(self, split: str = 'dev', batches_fn=None, evaluated=None,
+                           **extra) -> dict:
+    """The figures of `evaluated` (the current state by default) on a split (dev by default),
+    logged and written to the run log at the current step with `extra`."""
+    batches = (self.dp.put_batch(b) for b in (batches_fn or self.exp.eval_batches)())
+    figures = evaluate(self.p_eval_step, evaluated or self.state, batches, self.eval_rng,
+                       self.exp.summarize, self.exp.label_names)
+    if self.is_main:
+      logging.info('%s @ step %d: %s (count %d)%s', split, self.step, ', '.join(
           f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
           if k in figures), figures['count'],
           ''.join(f', {k} {v}' for k, v in extra.items()))
-    run_log.write(step, split, {**figures, **extra})
+    self.run_log.write(self.step, split, {**figures, **extra})
     return figures
 
-  def evaluate_test(step):
+  def _evaluate_test(self) -> dict:
     """The held-out test split, once, at the end, on the checkpoint dev chose (the best kept by
     checkpoint.best_metric): no decision of the run looks at it."""
-    checkpoints.wait()
-    chosen = checkpoints.best_step()
-    evaluated = state
-    if chosen is not None and chosen != step:
-      plain = dp.to_checkpoint_layout(state)
-      item, _ = checkpoints.restore(
-          chosen, train_state.checkpoint_item(plain, dp.replicate_plain(base_rng)))
-      evaluated = dp.put_state(train_state.from_checkpoint_item(plain, item)[0])
-    return evaluate_and_record(step, 'test', exp.test_batches, evaluated,
-                               checkpoint_step=step if chosen is None else chosen)
+    self.checkpoints.wait()
+    chosen = self.checkpoints.best_step()
+    evaluated = self.state
+    if chosen is not None and chosen != self.step:
+      plain = self.dp.to_checkpoint_layout(self.state)
+      item, _ = self.checkpoints.restore(
+          chosen, train_state.checkpoint_item(plain, self.dp.replicate_plain(self.base_rng)))
+      evaluated = self.dp.put_state(train_state.from_checkpoint_item(plain, item)[0])
+    return self._evaluate_and_record('test', self.exp.test_batches, evaluated,
+                                     checkpoint_step=self.step if chosen is None else chosen)
 
-  def save(step, dev_figures=None, **extra_meta):
-    checkpoints.save(step, train_state.checkpoint_item(dp.to_checkpoint_layout(state),
-                                                        dp.replicate_plain(base_rng)),
-                     meta={'step': step, 'data_position': step * config.train.batch_size,
-                           'metrics': dev_figures or {}, **extra_meta},
-                     metrics=dev_figures)
+  def _save(self, dev_figures: Optional[dict] = None, train_sums: Optional[dict] = None) -> None:
+    self.checkpoints.save(
+        self.step, train_state.checkpoint_item(self.dp.to_checkpoint_layout(self.state),
+                                               self.dp.replicate_plain(self.base_rng)),
+        batch_size=self.config.train.batch_size, dev_figures=dev_figures, train_sums=train_sums)
 
-  def log_train(step, train_sums):
-    sums = jax.device_get(train_sums)
-    figures = exp.summarize(sums)
+  def _log_train(self) -> None:
+    """The log window's train figures, logged and written to the run log."""
+    sums = jax.device_get(self.train_sums)
+    figures = self.exp.summarize(sums)
     figures['grad_norm'] = float(sums['grad_norm_sum'] / max(sums['steps'], 1))
-    figures['nonfinite_steps'] = nonfinite.count(sums)
-    figures['learning_rate'] = float(schedule(step - 1))
-    line, figures['steps_per_s'] = progress.line(step, figures)
-    if is_main:
+    figures['nonfinite_steps'] = self.nonfinite.count(sums)
+    figures['learning_rate'] = float(self.schedule(self.step - 1))
+    line, figures['steps_per_s'] = self.progress.line(self.step, figures)
+    if self.is_main:
       logging.info('%s', line)
-    run_log.write(step, 'train', figures)
-
-  train_iter = exp.train_batches(start_step)
-  step = start_step
-  stop_on_nonfinite = config.train.on_nonfinite == 'stop'
-  nonfinite = NonFiniteGuard(checkpoints, is_main)
-  pending = (step, 0.0)  # (step, its nonfinite_steps flag) still to check.
-  last_saved = start_step if latest is not None else None
-  preemption = PreemptionHandler()
-  try:
-    while step < total_steps:
-      if preemption.requested(step, config.train.log_every_steps):
-        if stop_on_nonfinite:
-          nonfinite.check(*pending)
-        if step != last_saved:  # (The signal may come right after a periodic save.)
-          save(step, train_sums=tasks.sums_to_json(train_sums))
-        checkpoints.wait()
-        logging.warning('Stopped by %s at step %d; checkpoint saved. Run the same command to '
-                        'resume.', preemption.signal_name, step)
-        break
-      batch = dp.put_batch(next(train_iter))
-      began = time.perf_counter()
-      state, metrics = p_train_step(state, batch, base_rng)
-      if step == start_step:
-        jax.block_until_ready(metrics)
-        logging.info('First step: %.2f s, compile included (compilation cache: %s)',
-                     time.perf_counter() - began, jax.config.jax_compilation_cache_dir or 'off')
-      train_sums = tasks.add_sums(train_sums, metrics)  # Stays on device until logged.
-      step += 1
-      save_now = _due(step, config.checkpoint.every_steps, total_steps)
-      if stop_on_nonfinite:
-        # Checked one step behind, so that the host need not wait for the step just dispatched;
-        # checked at once before a save, so that no checkpoint is written past a bad step.
-        nonfinite.check(*pending)
-        pending = (step, metrics['nonfinite_steps'])
-        if save_now:
-          nonfinite.check(*pending)
-      if _due(step, config.train.log_every_steps, total_steps):
-        log_train(step, train_sums)
-        train_sums = None
-      evaluated = _due(step, config.train.eval_every_steps, total_steps)
-      if evaluated:
-        dev_figures = evaluate_and_record(step)
-      if save_now:
-        save(step, dev_figures if evaluated else None)
-        last_saved = step
-    if start_step == total_steps and latest is not None:
-      dev_figures = checkpoints.read_meta(latest).get('metrics') or evaluate_and_record(step)
-      logging.info('Training already finished at step %d', step)
-    if (exp.test_batches is not None and step == total_steps
-        and not any(r['split'] == 'test' for r in wd.read_metrics(workdir))):
-      evaluate_test(step)
-  finally:
-    preemption.restore()
-    checkpoints.close()  # Waits for the async save; its errors are raised, not swallowed.
-    run_log.close()
-  if is_main and config.train.plots:
-    _draw_plots(workdir)
-  return dev_figures
+    self.run_log.write(self.step, 'train', figures)
 
 
 def _draw_plots(workdir: str) -> None:

@@ -39,7 +39,8 @@ def init_params(model, rng, init_inputs: tuple):
 def create_train_state(config, model, init_inputs: tuple, rng) -> TrainState:
   """A fresh TrainState: initialized parameters and the optimizer config.optim/config.finetune."""
   params = init_params(model, rng, init_inputs)
-  tx = optim.build_optimizer(config.optim, config.train.num_steps, config.get('finetune'), params)
+  tx = optim.build_optimizer(config.optim, config.train.num_steps, config.get('finetune'), params,
+                             config.model.name)
   return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
 
 

@@ -36,10 +36,10 @@ class TransferError(ValueError):
 
 
 def pretrained_config(init_from: str) -> ml_collections.ConfigDict:
-  path = wd.join(init_from, wd.CONFIG)
-  if not wd.exists(path):
+  saved = wd.read_config(init_from)
+  if saved is None:
     raise TransferError(f'init_from={init_from}: not a textcls-jax workdir (no {wd.CONFIG})')
-  return ml_collections.ConfigDict(wd.read_json(path))
+  return ml_collections.ConfigDict(saved)
 
 
 def pretrained_tokenizer_path(init_from: str) -> str:

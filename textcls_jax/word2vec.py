@@ -127,7 +127,7 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
   from gensim.models import callbacks as gensim_callbacks
   w2v = config.word2vec
   data = prepare.prepare_pretraining(config, workdir, tokenizer_path)
-  wd.write_json(wd.join(workdir, wd.CONFIG), config.to_dict())  # What init_from reads.
+  wd.write_config(workdir, config)  # What init_from reads.
   path = wd.join(workdir, wd.WORD_VECTORS)
   if wd.exists(path):
     logging.info('%s holds its word vectors already; nothing to train', workdir)

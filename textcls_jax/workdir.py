@@ -116,9 +116,15 @@ def move_tree(source, target) -> None:
 
 
 def read_config(workdir):
-  """The workdir's saved config.json as a dict, or None when the workdir has none."""
+  """The workdir's saved config.json as a dict, or None when the workdir has none: how every
+  reader (a resumed run, init_from, predict) reads it back."""
   path = join(workdir, CONFIG)
   return read_json(path) if exists(path) else None
+
+
+def write_config(workdir, config) -> None:
+  """Saves a run's config (a ConfigDict) as the workdir's config.json."""
+  write_json(join(workdir, CONFIG), config.to_dict())
 
 
 def check_writable(workdir) -> None:

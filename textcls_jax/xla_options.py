@@ -5,10 +5,13 @@ forward pass alone that is slower; for every train step it is as fast or faster 
 at the benchmark's shapes, 2 AMD EPYC cores, 2026-12-01, step time with YNNPACK over step time
 without: Transformer inference 1.26, Transformer classification train 1.00, MLM train 0.96, CNN
 train 0.99, BiLSTM train 0.74). So a Transformer's forward-only programs (inference, evaluation)
-compile without it, on CPU only. The option changes float rounding, not the math.
+compile without it, on CPU only (config_base.ENCODER_FAMILIES: forward_without_ynnpack). The option
+changes float rounding, not the math.
 """
 
 from __future__ import annotations
+
+from textcls_jax import config_base
 
 # An empty list of fusion types: XLA:CPU's own code generation for every fusion.
 WITHOUT_YNNPACK = {'xla_cpu_experimental_ynn_fusion_type': ''}
@@ -20,6 +23,7 @@ def for_step(model_name: str, *, training: bool, backend: str | None = None) -> 
   if backend is None:
     import jax
     backend = jax.default_backend()
-  if backend == 'cpu' and model_name == 'transformer' and not training:
+  family = config_base.ENCODER_FAMILIES.get(model_name)
+  if backend == 'cpu' and family and family.forward_without_ynnpack and not training:
     return dict(WITHOUT_YNNPACK)
   return {}

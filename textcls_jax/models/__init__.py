@@ -16,15 +16,12 @@ from textcls_jax.models.heads import ReplacedTokenDetector
 from textcls_jax.models.rnn import RNNEncoder
 from textcls_jax.models.transformer import TransformerEncoder
 
+# The Flax module of each of config_base.ENCODER_FAMILIES (tests/test_models.py checks both name
+# the same families).
 ENCODERS = {'rnn': RNNEncoder, 'cnn': CNNEncoder, 'transformer': TransformerEncoder}
 _HEAD_KEYS = ('head_hidden_dim', 'head_dropout', 'tie_embeddings')
 # Encoder dataclass fields that are not config keys (Flax's own, and the tokenizer's vocabulary).
 _NOT_CONFIG_FIELDS = frozenset({'parent', 'name', 'vocab_size', 'token_embed'})
-# What an ELECTRA generator shrinks, per family: its width (CNN filters, RNN hidden units), or for
-# the Transformer, whose width is its embedding's (shared with the discriminator), its depth and
-# its MLP.
-GENERATOR_SIZES = {'cnn': ('num_filters',), 'rnn': ('hidden_dim',),
-                   'transformer': ('num_layers', 'mlp_dim')}
 
 
 def build_encoder(model_config, vocab_size: int):
@@ -76,7 +73,7 @@ def generator_fields(model_config, size: float) -> tuple:
   """((field, value), ...): the encoder fields of an ELECTRA generator `size` times the
   discriminator's (config.model), each at least 1."""
   return tuple((k, max(1, int(round(model_config[k] * size))))
-               for k in GENERATOR_SIZES[model_config.name])
+               for k in config_base.ENCODER_FAMILIES[model_config.name].generator_sizes)
 
 
 def build_replaced_token_detector(model_config, vocab_size: int,

@@ -37,8 +37,10 @@ class SelfAttention(nn.Module):
   `MultiHeadDotProductAttention` (scaled dot products, softmax, dropout on the weights broadcast
   over batch and heads, drawn from the same key), computed in the [B, heads, T, head_dim] layout
   with one matmul for the input projections: XLA:CPU runs the attention's batched matmuls about 4x
-  faster with the batch dimensions leading (STACK.md). Padding queries attend to the valid keys
-  instead of to none; their outputs never reach a valid position.
+  faster with the batch dimensions leading (jax 0.10.2, 2 CPU cores, 2026-12-01: scores, softmax
+  and weighted sum at batch 64, 128 tokens, 4 heads of 64 took 63 ms in [B, T, H, D], 15 ms in
+  [B, H, T, D]). Padding queries attend to the valid keys instead of to none; their outputs never
+  reach a valid position.
   """
   num_heads: int
   dropout_rate: float
@@ -137,7 +139,7 @@ class TransformerEncoder(nn.Module):
   block. Without it the 0.02-scale embeddings are dwarfed by the first block's O(1) output, which
   at initialization is a near-uniform average over the sequence, so every position starts out
   looking alike. With it MLM pretraining learns faster once past its unigram plateau
-  (docs/pretraining.md).
+  (docs/guides/pretraining.md).
   """
   vocab_size: int
   hidden_dim: int = 256
