@@ -276,7 +276,7 @@ def reproduction_page(results: Sequence[dict], root: str) -> str:
            '--workdir=runs/STEM/ROW`; its file under `results/` has the exact command, commit and '
            'machine.']
   for config in dict.fromkeys(r['config'].partition(':')[0] for r in rows):
-    mine = [r for r in rows if r['config'].startswith(config + ':')]
+    mine = [r for r in rows if r['config'].partition(':')[0] == config]
     lines += ['', f'## {config}', ''] + reproduction_rows(mine) + _notes(mine) + _machines(mine)
   return '\n'.join(lines) + '\n'
 
