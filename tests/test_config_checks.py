@@ -178,7 +178,11 @@ STRING_ONLY = {'init_from', 'data.eval_split', 'data.text_field', 'data.label_fi
 IN_PROCESS = {'model.bidirectional': 1, 'model.embed_norm': 'yes', 'model.tie_embeddings': None,
               'init_from': 3, 'data.corpus_eval': 5, 'tokenizer.model_path': None,
               'train.num_steps': 2.5, 'train.plots': 'yes', 'model.dropout': True, 'checkpoint.best_metric': 1,
-              'data.header': 'no', 'data.label_index_base': 1.5}
+              'data.header': 'no', 'data.label_index_base': 1.5,
+              # The Transformer's BERT settings (models/transformer.py).
+              'model.block_norm': 'sandwich', 'model.activation': 'relu',
+              'model.type_vocab_size': -1, 'model.layer_norm_eps': 0.0, 'model.pooler': 'yes',
+              'model.embed_dim': -1}
 
 
 @pytest.mark.parametrize('key,value', IN_PROCESS.items(), ids=list(IN_PROCESS))
@@ -190,6 +194,21 @@ def test_mistyped_values_from_python_are_refused(key, value):
   (flat[section] if section else flat)[name] = value
   with pytest.raises(config_checks.ConfigError, match=f'^{key}=.* is not allowed: it must be'):
     config_checks.validate(flat)
+
+
+def test_a_transformer_may_leave_embed_dim_at_0_and_the_other_families_may_not():
+  """A Transformer's embed_dim 0 means 'as wide as hidden_dim'; an RNN's or CNN's is its width."""
+  config = config_base.base_config()
+  config.model = config_base.transformer_model()
+  assert config.model.embed_dim == 0 and config_checks.problems(config) == []
+  config.model.embed_dim = -1
+  assert config_checks.problems(config) == [
+      'model.embed_dim=-1 is not allowed: it must be an integer >= 0 (0: as wide as '
+      'model.hidden_dim)']
+  config.model = config_base.cnn_model()
+  config.model.embed_dim = 0
+  assert config_checks.problems(config) == [
+      'model.embed_dim=0 is not allowed: it must be a positive integer']
 
 
 def test_every_shipped_config_is_valid():

@@ -274,12 +274,18 @@ ENCODER_FAMILIES = {
         generator_sizes=('num_filters',),  # Its width.
         layer_regex='', embedding_regex=r'encoder/embed/'),
     'transformer': EncoderFamily(
+        # block_norm ... embed_dim: what a published BERT-family checkpoint needs ('post', 'gelu',
+        # 2, 1e-12, True; ELECTRA's embed_dim), models/transformer.py says each; these defaults
+        # are this project's pre-LN encoder.
         defaults=dict(hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024, max_len=128,
                       dropout=0.1, attention_dropout=0.1, pooling='cls', embed_norm=False,
+                      block_norm='pre', activation='gelu_tanh', type_vocab_size=0,
+                      layer_norm_eps=1e-6, pooler=False, embed_dim=0,
                       dtype='float32', head_hidden_dim=0, head_dropout=0.1),
         # Its width is its embedding's, shared with the discriminator: its depth and MLP instead.
         generator_sizes=('num_layers', 'mlp_dim'),
-        layer_regex=r'encoder/block_(\d+)/', embedding_regex=r'encoder/(embed|pos_embed)',
+        layer_regex=r'encoder/block_(\d+)/',
+        embedding_regex=r'encoder/(embed|pos_embed|type_embed|embed_proj)',
         forward_without_ynnpack=True),
 }
 

@@ -216,6 +216,11 @@ RULES: dict[str, Rule] = {
     'model.cell': one_of('lstm', 'gru'),
     'model.bidirectional': BOOL,
     'model.embed_norm': BOOL,
+    'model.block_norm': one_of('pre', 'post'),
+    'model.activation': one_of('gelu_tanh', 'gelu'),
+    'model.type_vocab_size': (NON_NEGATIVE_INT[0], 'an integer >= 0 (0: no token-type embedding)'),
+    'model.layer_norm_eps': POSITIVE_NUMBER,
+    'model.pooler': BOOL,
     'model.tie_embeddings': BOOL,
     'model.dropout': DROPOUT,
     'model.attention_dropout': DROPOUT,
@@ -223,6 +228,12 @@ RULES: dict[str, Rule] = {
     'model.head_hidden_dim': NON_NEGATIVE_INT,
     'model.pooling': one_of('max', 'mean', 'cls'),
     'model.dtype': one_of('float32', 'bfloat16'),
+}
+
+# A key whose rule differs in one family: (model.name, key) -> the rule used there instead.
+FAMILY_RULES: dict[tuple[str, str], Rule] = {
+    ('transformer', 'model.embed_dim'): (NON_NEGATIVE_INT[0],
+                                         'an integer >= 0 (0: as wide as model.hidden_dim)'),
 }
 
 # The dev figures a checkpoint can be ranked by, per task.
@@ -253,7 +264,8 @@ def problems(config) -> list[str]:
   found = []
   def bad(key, allowed):
     found.append(f'{key}={_show(flat.get(key))} is not allowed: it must be {allowed}')
-  for key, (test, allowed) in RULES.items():
+  for key, rule in RULES.items():
+    test, allowed = FAMILY_RULES.get((flat.get('model.name'), key), rule)
     if key in flat and not test(_tuple(flat[key])):
       bad(key, allowed)
   if found:  # The relations below assume each key's own value is sound.

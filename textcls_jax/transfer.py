@@ -73,7 +73,7 @@ def check_width(init_from: str, pretrained_model: dict, model: dict) -> None:
   """Word vectors fit the token embedding of any family of their width; raises TransferError."""
   theirs, mine = models.embedding_dim(pretrained_model), models.embedding_dim(model)
   if theirs != mine:
-    key = 'embed_dim' if 'embed_dim' in model else 'hidden_dim'
+    key = 'embed_dim' if model.get('embed_dim') else 'hidden_dim'
     raise TransferError(f'init_from={init_from} holds word vectors {theirs} wide, but this '
                         f"config's token embedding is {mine} wide (model.{key})")
 

@@ -59,8 +59,9 @@ def build_classifier(model_config, vocab_size: int, num_classes: int) -> Classif
 
 
 def embedding_dim(model_config) -> int:
-  """The width of the family's token embedding (what a tied MLM output projects from)."""
-  return model_config.get('embed_dim', model_config.get('hidden_dim'))
+  """The width of the family's token embedding (what a tied MLM output projects from): embed_dim,
+  or hidden_dim where the family has no embed_dim or it is 0 (a Transformer's own width)."""
+  return model_config.get('embed_dim') or model_config.get('hidden_dim')
 
 
 def build_masked_lm(model_config, vocab_size: int) -> MaskedLM:

@@ -1,7 +1,9 @@
-"""Transformer encoder: pre-LayerNorm blocks, learned positions, a padding mask."""
+"""Transformer encoder: pre-LayerNorm blocks (or BERT's post-LayerNorm ones), learned positions,
+a padding mask."""
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import flax.linen as nn
@@ -106,40 +108,76 @@ def padding_bias(mask, dtype):
   return jnp.where(mask, 0.0, jnp.finfo(dtype).min).astype(dtype)[:, None, None, :]
 
 
+ACTIVATIONS = {'gelu_tanh': functools.partial(nn.gelu, approximate=True),  # flax's nn.gelu.
+               'gelu': functools.partial(nn.gelu, approximate=False)}  # Exact (erf), BERT's.
+
+
 class Block(nn.Module):
-  """x [B, T, M] -> [B, T, M], or [B, 1, M] with `first_only` (position 0 alone; SelfAttention)."""
+  """x [B, T, M] -> [B, T, M] (the dtype of x), or [B, 1, M] with `first_only` (position 0 alone;
+  SelfAttention).
+
+  norm 'pre': x + attn(LN(x)), then x + mlp(LN(x)). 'post' (BERT): LN(x + attn(x)), then
+  LN(x + mlp(x)). The same parameters by the same names in both.
+  """
   num_heads: int
   mlp_dim: int
   dropout: float
   attention_dropout: float
   dtype: object
+  norm: str = 'pre'
+  activation: str = 'gelu_tanh'
+  layer_norm_eps: float = 1e-6
 
   @nn.compact
   def __call__(self, x, key_bias, train: bool, first_only: bool = False):
     full_shape = x.shape
-    h = nn.LayerNorm(dtype=self.dtype, name='ln_attn')(x)
-    h = SelfAttention(self.num_heads, self.attention_dropout, self.dtype, name='attn')(
-        h, key_bias, train, first_only)
-    x = x[:, :h.shape[1]] + _Dropout(self.dropout, name='Dropout_0')(h, full_shape, train)
-    h = nn.LayerNorm(dtype=self.dtype, name='ln_mlp')(x)
-    h = nn.Dense(self.mlp_dim, dtype=self.dtype, name='mlp_in')(h)
-    h = nn.Dense(x.shape[-1], dtype=self.dtype, name='mlp_out')(nn.gelu(h))
-    return x + _Dropout(self.dropout, name='Dropout_1')(h, full_shape, train)
+    ln_attn = nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name='ln_attn')
+    ln_mlp = nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name='ln_mlp')
+    attn = SelfAttention(self.num_heads, self.attention_dropout, self.dtype, name='attn')
+    mlp_in = nn.Dense(self.mlp_dim, dtype=self.dtype, name='mlp_in')
+    mlp_out = nn.Dense(x.shape[-1], dtype=self.dtype, name='mlp_out')
+    mlp = lambda h: mlp_out(ACTIVATIONS[self.activation](mlp_in(h)))
+    drop_attn, drop_mlp = _Dropout(self.dropout, name='Dropout_0'), _Dropout(self.dropout,
+                                                                             name='Dropout_1')
+    if self.norm == 'post':
+      h = attn(x, key_bias, train, first_only)
+      x = ln_attn(x[:, :h.shape[1]] + drop_attn(h, full_shape, train))
+      return ln_mlp(x + drop_mlp(mlp(x), full_shape, train))
+    h = attn(ln_attn(x), key_bias, train, first_only)
+    x = x[:, :h.shape[1]] + drop_attn(h, full_shape, train)
+    return x + drop_mlp(mlp(ln_mlp(x)), full_shape, train)
 
 
 class TransformerEncoder(nn.Module):
-  """tokens int32 [B, T], mask bool [B, T] -> (sequence [B, T, H], pooled [B, H]), H = hidden_dim.
+  """tokens int32 [B, T], mask bool [B, T] -> (sequence [B, T, H], pooled [B, H]), H = hidden_dim,
+  both in the compute dtype (`dtype`; parameters are float32). Sequence states at padding are 0.
 
   Padding keys are masked out of attention; pooling is the [CLS] position ('cls'), the mean or the
   max over valid positions ('mean', 'max'). With `sequence=False` the sequence comes back as None,
   and with 'cls' pooling the last block computes position 0 alone (its keys and values still span
-  the sequence): the same pooled numbers for about a fifth fewer FLOPs in a 4-layer encoder.
+  the sequence): the same pooled numbers for about a fifth fewer FLOPs in a 4-layer encoder (in
+  either block_norm: after attention every step is per position).
 
   embed_norm: LayerNorm the sum of token and position embeddings (as BERT does) before the first
   block. Without it the 0.02-scale embeddings are dwarfed by the first block's O(1) output, which
   at initialization is a near-uniform average over the sequence, so every position starts out
   looking alike. With it MLM pretraining learns faster once past its unigram plateau
   (docs/guides/pretraining.md).
+
+  What a published BERT-family checkpoint needs (models/hf_bert.py maps its config onto these;
+  the defaults are this project's own pre-LN encoder):
+  block_norm: 'pre' (LayerNorm inside each residual branch, a final LayerNorm on top) or 'post'
+    (BERT: LayerNorm after each residual sum, no final LayerNorm). Independent of embed_norm,
+    which BERT also sets.
+  activation: the MLP's, 'gelu_tanh' (flax's nn.gelu, the tanh approximation) or 'gelu' (exact,
+    with erf: BERT's 'gelu').
+  type_vocab_size: 0, or > 0 for BERT's token-type embedding [type_vocab_size, E] ('type_embed'),
+    of which row 0 (one segment) is added to every position.
+  layer_norm_eps: every LayerNorm's epsilon (flax's default 1e-6; BERT's 1e-12).
+  pooler: BERT's pooler on top of `pooling`: pooled = tanh(Dense_H(pooled)) ('pooler').
+  embed_dim: 0 (embeddings as wide as hidden_dim), or the width E of the token, position and type
+    embeddings (and of ln_embed), projected to hidden_dim by a Dense ('embed_proj') after their
+    dropout: ELECTRA's embedding_size.
   """
   vocab_size: int
   hidden_dim: int = 256
@@ -151,6 +189,12 @@ class TransformerEncoder(nn.Module):
   attention_dropout: float = 0.1
   pooling: str = 'cls'
   embed_norm: bool = False
+  block_norm: str = 'pre'
+  activation: str = 'gelu_tanh'
+  type_vocab_size: int = 0
+  layer_norm_eps: float = 1e-6
+  pooler: bool = False
+  embed_dim: int = 0
   dtype: str = 'float32'
   # Another module's token embedding to use instead of one of its own (an ELECTRA generator
   # shares its discriminator's); None makes its own.
@@ -159,14 +203,23 @@ class TransformerEncoder(nn.Module):
   def setup(self):
     dtype = common.compute_dtype(self.dtype)
     init = nn.initializers.normal(stddev=0.02)
+    width = self.embed_dim or self.hidden_dim
+    layer_norm = functools.partial(nn.LayerNorm, epsilon=self.layer_norm_eps, dtype=dtype)
     self.embed = (self.token_embed if self.token_embed is not None else
-                  nn.Embed(self.vocab_size, self.hidden_dim, dtype=dtype, embedding_init=init,
+                  nn.Embed(self.vocab_size, width, dtype=dtype, embedding_init=init,
                            name='embed'))
-    self.pos_embed = self.param('pos_embed', init, (self.max_len, self.hidden_dim))
+    self.pos_embed = self.param('pos_embed', init, (self.max_len, width))
+    self.type_embed = (self.param('type_embed', init, (self.type_vocab_size, width))
+                       if self.type_vocab_size else None)
+    self.embed_proj = (nn.Dense(self.hidden_dim, dtype=dtype, name='embed_proj')
+                       if self.embed_dim else None)
     self.blocks = [Block(self.num_heads, self.mlp_dim, self.dropout, self.attention_dropout, dtype,
-                         name=f'block_{i}') for i in range(self.num_layers)]
-    self.embed_ln = nn.LayerNorm(dtype=dtype, name='ln_embed') if self.embed_norm else None
-    self.final_ln = nn.LayerNorm(dtype=dtype, name='ln_final')
+                         self.block_norm, self.activation, self.layer_norm_eps, name=f'block_{i}')
+                   for i in range(self.num_layers)]
+    self.embed_ln = layer_norm(name='ln_embed') if self.embed_norm else None
+    self.final_ln = layer_norm(name='ln_final') if self.block_norm == 'pre' else None
+    self.pooler_dense = (nn.Dense(self.hidden_dim, dtype=dtype, name='pooler') if self.pooler
+                         else None)
     self.drop = nn.Dropout(self.dropout)
 
   def __call__(self, tokens, mask, train: bool = False, sequence: bool = True):
@@ -174,13 +227,22 @@ class TransformerEncoder(nn.Module):
     if length > self.max_len:
       raise ValueError(f'sequence length {length} exceeds model.max_len {self.max_len}')
     x = self.embed(tokens) + self.pos_embed[None, :length].astype(self.embed.dtype)
+    if self.type_embed is not None:  # Segment 0 everywhere (single texts).
+      x = x + self.type_embed[0].astype(self.embed.dtype)
     if self.embed_ln is not None:
       x = self.embed_ln(x)
     x = self.drop(x, deterministic=not train)
+    if self.embed_proj is not None:
+      x = self.embed_proj(x)
     key_bias = padding_bias(mask, x.dtype)
     first_only = not sequence and self.pooling == 'cls'
     for i, block in enumerate(self.blocks):
       x = block(x, key_bias, train, first_only=first_only and i + 1 == len(self.blocks))
     mask = mask[:, :x.shape[1]]
-    x = self.final_ln(x) * mask[..., None].astype(x.dtype)
-    return (x if sequence else None), common.pool(x, mask, self.pooling)
+    if self.final_ln is not None:
+      x = self.final_ln(x)
+    x = x * mask[..., None].astype(x.dtype)
+    pooled = common.pool(x, mask, self.pooling)
+    if self.pooler_dense is not None:
+      pooled = jnp.tanh(self.pooler_dense(pooled))
+    return (x if sequence else None), pooled
