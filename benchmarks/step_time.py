@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 from textcls_jax import config_base, masking, models, parallel, tasks, train, train_state  # noqa
+from textcls_jax import vocab as special_ids  # noqa
 
 
 def main():
@@ -44,13 +45,14 @@ def main():
            'weight': np.ones(args.batch, np.float32)}
   if args.task == 'mlm':
     k = masking.num_predictions(args.seq_len, 0.15)
-    model = models.build_masked_lm(config.model, args.vocab)
+    model = models.build_masked_lm(config.model, args.vocab, pad_id=0)
     inputs = (jnp.ones((1, args.seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32))
     objective = functools.partial(tasks.mlm_objective, vocab_size=args.vocab, rate=0.15,
-                                  mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
+                                  mask_fraction=0.8, random_fraction=0.1, max_predictions=k,
+                                  special=special_ids.SENTENCEPIECE)
     del batch['label']
   else:
-    model = models.build_classifier(config.model, args.vocab, 2)
+    model = models.build_classifier(config.model, args.vocab, 2, pad_id=0)
     inputs = (jnp.ones((1, args.seq_len), jnp.int32),)
     objective = tasks.classification_objective
   plain = train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0))

@@ -95,6 +95,7 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
 
   from textcls_jax import config_base, masking, models, parallel, predict, tasks, train, train_state
   from textcls_jax import compile_cache, xla_options
+  from textcls_jax import vocab as special_ids
 
   cache_dir = compile_cache.enable()  # $TEXTCLS_JAX_COMPILATION_CACHE, set by the driver.
   case = CASES[name]
@@ -107,16 +108,16 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
   rng = jax.random.PRNGKey(0)
   if case['task'] == 'mlm':
     k = masking.num_predictions(t, config.mlm.rate)
-    model = models.build_masked_lm(config.model, VOCAB)
+    model = models.build_masked_lm(config.model, VOCAB, pad_id=0)
     init_inputs = (np.ones((1, t), np.int32), np.zeros((1, k), np.int32))
     objective = functools.partial(
         tasks.mlm_objective, vocab_size=VOCAB, rate=config.mlm.rate,
         mask_fraction=config.mlm.mask_fraction, random_fraction=config.mlm.random_fraction,
-        max_predictions=k)
+        max_predictions=k, special=special_ids.SENTENCEPIECE)
     for batch in batches:
       del batch['label']
   else:
-    model = models.build_classifier(config.model, VOCAB, 2)
+    model = models.build_classifier(config.model, VOCAB, 2, pad_id=0)
     init_inputs = (np.ones((1, t), np.int32),)
     objective = tasks.classification_objective
   state = train_state.create_train_state(config, model, init_inputs, rng)

@@ -61,7 +61,7 @@ def tiny_tokenizer(tmp_path_factory):
   from textcls_jax.data import tokenizer as tok
   path = tmp_path_factory.mktemp('tok') / 'spm.model'
   tok.train_sentencepiece(make_corpus(), str(path), vocab_size=60)
-  return tok.Tokenizer(str(path))
+  return tok.SentencePieceTokenizer(str(path))
 
 
 POS = 'good great fine lovely superb'.split()

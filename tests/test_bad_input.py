@@ -359,7 +359,7 @@ def bad_big_text(c):
 def check_big_text(c, figures, log):
   assert len(BIG.encode()) > 1_000_000
   assert figures['count'] == len(DEV) + 1
-  tokenizer = tok.Tokenizer(str(c.workdir / wd.TOKENIZER))
+  tokenizer = tok.SentencePieceTokenizer(str(c.workdir / wd.TOKENIZER))
   # Trained on the big text, which alone fills the budget (it once left the trainer nothing).
   assert tokenizer.vocab_size > 40
   assert tok.UNK_ID not in tokenizer.encode(' '.join(POS + NEG + FILLER))

@@ -14,6 +14,7 @@ from conftest import shipped_config_specs
 from textcls_jax import config_base
 from textcls_jax import experiment
 from textcls_jax import masking
+from textcls_jax import vocab as special_ids
 from textcls_jax import models
 from textcls_jax import tasks
 from textcls_jax import train
@@ -67,12 +68,12 @@ def test_config_builds_its_model_and_takes_a_train_step(spec):
   # Initialized at the config's full length, as experiment.py does (a transformer refuses a length
   # above model.max_len); trained on the short batch.
   if config.task in config_base.PRETRAINING_TASKS:
-    model, init_inputs = models.build_for_task(config, vocab)
+    model, init_inputs = models.build_for_task(config, vocab, pad_id=0)
     objective, _ = experiment.pretraining_objective(
-        config, vocab, masking.num_predictions(length, config.mlm.rate))
+        config, vocab, masking.num_predictions(length, config.mlm.rate), special_ids.SENTENCEPIECE)
   else:
     assert config.task == 'classify', config.task
-    model = models.build_classifier(config.model, vocab, 2)
+    model = models.build_classifier(config.model, vocab, 2, pad_id=0)
     init_inputs = (jnp.ones((1, full), jnp.int32),)
     objective = tasks.classification_objective
     batch['label'] = jnp.array([0, 1], jnp.int32)
@@ -100,7 +101,7 @@ def _check_word2vec_config(config):
   model.build_vocab(docs)
   model.train(docs, total_examples=len(docs), epochs=1)
   vectors, _ = word2vec.vectors_by_id(model, 50)
-  classifier = models.build_classifier(config.model, 50, 2)
+  classifier = models.build_classifier(config.model, 50, 2, pad_id=0)
   fresh = classifier.init(jax.random.PRNGKey(0), jnp.ones((1, 8), jnp.int32))['params']
   embedding = word2vec.embedding_init(vectors, np.abs(vectors).sum(1) > 0,
                                       fresh['encoder']['embed']['embedding'])

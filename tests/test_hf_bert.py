@@ -122,7 +122,7 @@ def test_a_sequence_classifier_loads_with_its_head_and_equals_transformers_logit
   assert checkpoint.num_labels == 3 and set(checkpoint.params) == {'encoder', 'head'}
   assert checkpoint.id2label == {0: 'LABEL_0', 1: 'LABEL_1', 2: 'LABEL_2'}
   classifier = models.build_classifier(ml_collections.ConfigDict(checkpoint.model),
-                                       checkpoint.vocab_size, checkpoint.num_labels)
+                                       checkpoint.vocab_size, checkpoint.num_labels, pad_id=0)
   tokens, mask = _batch(seed=1)
   with jax.default_matmul_precision('highest'):
     logits = classifier.apply({'params': checkpoint.params}, tokens)

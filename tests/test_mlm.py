@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from textcls_jax import masking
+from textcls_jax import vocab
 from textcls_jax import transfer
 from textcls_jax import train
 from textcls_jax.data import corpus
@@ -31,7 +32,7 @@ def test_masking_rate_split_and_invariants():
   tokens = _tokens()
   k = masking.num_predictions(128, 0.15)
   inputs, positions, targets, weights = masking.mask_tokens(
-      jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=k)
+      jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=k, special=vocab.SENTENCEPIECE)
   tokens, inputs, positions, targets, weights = map(
       np.asarray, (tokens, inputs, positions, targets, weights))
   picked = weights > 0
@@ -65,7 +66,7 @@ def test_masking_rate_split_and_invariants():
 def test_masking_short_and_padded_sequences(length):
   tokens = _tokens(batch=4, length=40, pad_from=[length, length, 40, 1])
   _, positions, _, weights = masking.mask_tokens(
-      jax.random.PRNGKey(1), tokens, vocab_size=VOCAB, max_predictions=6)
+      jax.random.PRNGKey(1), tokens, vocab_size=VOCAB, max_predictions=6, special=vocab.SENTENCEPIECE)
   tokens, positions, weights = map(np.asarray, (tokens, positions, weights))
   for row in range(4):
     picked = positions[row][weights[row] > 0]
@@ -76,14 +77,16 @@ def test_masking_short_and_padded_sequences(length):
 
 def test_fresh_masks_each_step_same_masks_same_key():
   tokens = _tokens(batch=2, length=64)
-  a = masking.mask_tokens(jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=10)
-  b = masking.mask_tokens(jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=10)
-  c = masking.mask_tokens(jax.random.PRNGKey(1), tokens, vocab_size=VOCAB, max_predictions=10)
+  a = masking.mask_tokens(jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=10, special=vocab.SENTENCEPIECE)
+  b = masking.mask_tokens(jax.random.PRNGKey(0), tokens, vocab_size=VOCAB, max_predictions=10, special=vocab.SENTENCEPIECE)
+  c = masking.mask_tokens(jax.random.PRNGKey(1), tokens, vocab_size=VOCAB, max_predictions=10, special=vocab.SENTENCEPIECE)
   np.testing.assert_array_equal(np.asarray(a[1]), np.asarray(b[1]))
   assert not np.array_equal(np.asarray(a[1]), np.asarray(c[1]))
 
 
 class _FakeTokenizer:
+  special = vocab.SENTENCEPIECE
+
   def encode_batch(self, texts):
     return [[4 + len(w) for w in t.split()] for t in texts]
 
@@ -338,10 +341,10 @@ def test_continued_pretraining_carries_the_mlm_head_and_fine_tuning_only_the_enc
   train.train_and_evaluate(config, pre)
   pretrained = transfer.Pretrained.read(pre)
   saved, _ = transfer.load_params(pretrained)
-  vocab_size = tok.Tokenizer(pretrained.tokenizer_path).vocab_size
+  vocab_size = tok.load(pretrained.tokenizer_path).vocab_size
 
   def fresh(cfg, num_classes=0):
-    model, inputs = models.build_for_task(cfg, vocab_size, num_classes)
+    model, inputs = models.build_for_task(cfg, vocab_size, num_classes, pad_id=0)
     return train_state.create_train_state(cfg, model, inputs, jax.random.PRNGKey(5)).params
 
   again = config.copy_and_resolve_references()

@@ -62,7 +62,7 @@ def test_encoder_contract_shapes(family):
 @pytest.mark.parametrize('family', FAMILIES)
 def test_padding_never_changes_the_result(family):
   """The same sequences padded to 6 and to 13 positions give the same logits."""
-  classifier = models.build_classifier(small_model_config(family), VOCAB, num_classes=3)
+  classifier = models.build_classifier(small_model_config(family), VOCAB, num_classes=3, pad_id=0)
   short = _tokens(jax.random.PRNGKey(2), 4, 6, [6, 3, 1, 5])
   long = jnp.pad(short, ((0, 0), (0, 7)))
   params = classifier.init(jax.random.PRNGKey(3), long)
@@ -76,7 +76,7 @@ def test_padding_never_changes_the_result(family):
 def test_bfloat16_compute_gives_float32_logits(family):
   config = small_model_config(family)
   config.dtype = 'bfloat16'
-  classifier = models.build_classifier(config, VOCAB, num_classes=2)
+  classifier = models.build_classifier(config, VOCAB, num_classes=2, pad_id=0)
   tokens = _tokens(jax.random.PRNGKey(4), 2, 8, [8, 3])
   params = classifier.init(jax.random.PRNGKey(5), tokens)
   assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))  # Parameters stay fp32.
@@ -85,7 +85,7 @@ def test_bfloat16_compute_gives_float32_logits(family):
 
 
 def test_dropout_is_active_only_in_training():
-  classifier = models.build_classifier(small_model_config('cnn'), VOCAB, num_classes=2)
+  classifier = models.build_classifier(small_model_config('cnn'), VOCAB, num_classes=2, pad_id=0)
   tokens = _tokens(jax.random.PRNGKey(6), 4, 8, [8] * 4)
   params = classifier.init(jax.random.PRNGKey(7), tokens)
   eval_a = classifier.apply(params, tokens)
@@ -158,7 +158,7 @@ def test_transformer_embed_norm_keeps_positions_apart_at_init():
 def test_transformer_embed_norm_keeps_padding_invariance():
   config = small_model_config('transformer')
   config.embed_norm = True
-  classifier = models.build_classifier(config, VOCAB, num_classes=2)
+  classifier = models.build_classifier(config, VOCAB, num_classes=2, pad_id=0)
   short = _tokens(jax.random.PRNGKey(2), 3, 6, [6, 3, 1])
   long = jnp.pad(short, ((0, 0), (0, 5)))
   params = classifier.init(jax.random.PRNGKey(3), long)
@@ -262,7 +262,7 @@ def test_classifier_asks_its_encoder_for_the_pooled_states_only():
   """The classifier's logits are the head's on the full call's pooled states."""
   config = small_model_config('transformer')
   config.update(pooling='cls')
-  classifier = models.build_classifier(config, VOCAB, 3)
+  classifier = models.build_classifier(config, VOCAB, 3, pad_id=0)
   tokens = _tokens(jax.random.PRNGKey(0), 2, 9, [9, 4])
   variables = classifier.init(jax.random.PRNGKey(1), tokens)
   _, pooled = classifier.encoder.apply({'params': variables['params']['encoder']}, tokens,
@@ -279,7 +279,7 @@ def test_a_transformer_forward_compiles_without_ynnpack_on_cpu_only_and_means_th
   assert xla_options.for_step('transformer', training=True, backend='cpu') == {}
   assert xla_options.for_step('transformer', training=False, backend='gpu') == {}
   assert xla_options.for_step('rnn', training=False, backend='cpu') == {}
-  model = models.build_classifier(small_model_config('transformer'), VOCAB, 3)
+  model = models.build_classifier(small_model_config('transformer'), VOCAB, 3, pad_id=0)
   tokens = _tokens(jax.random.PRNGKey(0), 4, 16, [16, 9, 3, 12])
   params = model.init(jax.random.PRNGKey(1), tokens)['params']
   forward = {name: predict.probabilities(model.apply, options)

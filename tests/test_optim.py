@@ -40,7 +40,7 @@ def test_training_with_max_norm_keeps_the_output_layer_inside_the_ball():
   config.model = config_base.cnn_model()
   config.model.update(embed_dim=8, num_filters=4, head_dropout=0.0, dropout=0.0)
   config.optim.update(learning_rate=0.1, warmup_steps=0, schedule='constant', max_norm=0.05)
-  model = models.build_classifier(config.model, 50, 3)
+  model = models.build_classifier(config.model, 50, 3, pad_id=0)
   state = train_state.create_train_state(config, model, (jnp.ones((1, 8), jnp.int32),),
                                          jax.random.PRNGKey(0))
   rng = np.random.default_rng(0)

@@ -31,6 +31,7 @@ import json, sys, functools
 import jax, jax.numpy as jnp, numpy as np
 sys.path.insert(0, 'tests')
 from textcls_jax import config_base, masking, models, parallel, tasks, train, train_state
+from textcls_jax import vocab as special_ids
 from test_models import small_model_config
 
 task = sys.argv[1] if len(sys.argv) > 1 else '{task}'
@@ -56,7 +57,8 @@ if task in ('mlm', 'rtd'):
   k = masking.num_predictions(length, 0.15)
   inputs = (jnp.ones((1, length), jnp.int32), jnp.zeros((1, k), jnp.int32))
   objective = functools.partial(tasks.mlm_objective, vocab_size=vocab, rate=0.15,
-                                mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
+                                mask_fraction=0.8, random_fraction=0.1, max_predictions=k,
+                                special=special_ids.SENTENCEPIECE)
   if task == 'rtd':
     objective = functools.partial(tasks.rtd_objective, discriminator_weight=50.0,
                                   temperature=1.0, **objective.keywords)
@@ -73,9 +75,9 @@ results = {{}}
 for name, mode, n, dropout in (('jit8', 'jit', 8, 0.3), ('jit1', 'jit', 1, 0.3),
                                ('pmap8', 'pmap', 8, 0.0), ('jit1_nodrop', 'jit', 1, 0.0)):
   set_dropout(dropout)
-  model = {{'mlm': lambda: models.build_masked_lm(config.model, vocab),
-           'rtd': lambda: models.build_replaced_token_detector(config.model, vocab, 0.5),
-           'classify': lambda: models.build_classifier(config.model, vocab, 3)}}[task]()
+  model = {{'mlm': lambda: models.build_masked_lm(config.model, vocab, pad_id=0),
+           'rtd': lambda: models.build_replaced_token_detector(config.model, vocab, 0.5, pad_id=0),
+           'classify': lambda: models.build_classifier(config.model, vocab, 3, pad_id=0)}}[task]()
   dp = parallel.DataParallel(mode, jax.devices()[:n])
   state = dp.put_state(train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
   step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from textcls_jax import masking
+from textcls_jax import vocab
 from textcls_jax.data import pipeline
 from textcls_jax.data import tokenizer as tok
 
@@ -135,7 +136,7 @@ def masker(length, max_predictions):
   """mask_tokens jitted once per shape; the rate is traced, so it needs no recompile."""
   del length  # (The cache key: one program per sequence length.)
   return jax.jit(lambda rng, tokens, rate: masking.mask_tokens(
-      rng, tokens, rate=rate, vocab_size=VOCAB, max_predictions=max_predictions))
+      rng, tokens, rate=rate, vocab_size=VOCAB, max_predictions=max_predictions, special=vocab.SENTENCEPIECE))
 
 
 @st.composite

@@ -392,9 +392,9 @@ def _restore_target(workdir):
   from textcls_jax import train_state
   from textcls_jax.data import tokenizer as tok
   config = ml_collections.ConfigDict(wd.read_json(os.path.join(workdir, wd.CONFIG)))
-  vocab_size = tok.Tokenizer(os.path.join(workdir, wd.TOKENIZER)).vocab_size
+  vocab_size = tok.SentencePieceTokenizer(os.path.join(workdir, wd.TOKENIZER)).vocab_size
   labels = wd.read_json(os.path.join(workdir, wd.LABELS))['names']
-  model, init_inputs = models.build_for_task(config, vocab_size, len(labels))
+  model, init_inputs = models.build_for_task(config, vocab_size, len(labels), pad_id=0)
   return train_state.abstract_checkpoint_item(config, model, init_inputs)
 
 

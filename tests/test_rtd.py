@@ -31,7 +31,7 @@ def test_a_picked_position_takes_its_sample_and_a_sampled_original_is_not_replac
   logits = logits.at[0, 1, 12].set(0.0)  # Certain: the original 12 at position 3.
   logits = logits.at[0, 2, 19].set(0.0)  # Would be 19 at position 4, but it is filler.
   corrupted, replaced = tasks.replace_with_samples(jax.random.PRNGKey(0), tokens, logits,
-                                                   positions, weights)
+                                                   positions, weights, special=special.SENTENCEPIECE)
   np.testing.assert_array_equal(corrupted, [[2, 17, 11, 12, 13, 0]])
   np.testing.assert_array_equal(replaced, [[False, True, False, False, False, False]])
 
@@ -40,9 +40,9 @@ def test_replacement_statistics_with_a_uniform_generator():
   tokens = _tokens(batch=64, length=128, pad_from=[128 - i for i in range(64)])
   k = masking.num_predictions(128, 0.15)
   _, positions, _, weights = masking.mask_tokens(
-      jax.random.PRNGKey(3), tokens, vocab_size=VOCAB, max_predictions=k)
+      jax.random.PRNGKey(3), tokens, vocab_size=VOCAB, max_predictions=k, special=special.SENTENCEPIECE)
   corrupted, replaced = tasks.replace_with_samples(
-      jax.random.PRNGKey(4), tokens, jnp.zeros((64, k, VOCAB)), positions, weights)
+      jax.random.PRNGKey(4), tokens, jnp.zeros((64, k, VOCAB)), positions, weights, special=special.SENTENCEPIECE)
   picked = np.zeros(tokens.shape, bool)
   for row, (pos, w) in enumerate(zip(np.asarray(positions), np.asarray(weights))):
     picked[row, pos[w > 0]] = True
@@ -70,15 +70,15 @@ def test_the_discriminator_is_trained_on_every_token_with_the_hand_computed_loss
   objective = lambda p: tasks.rtd_objective(
       apply_fn, p, batch, jax.random.PRNGKey(0), True, vocab_size=vocab_size, rate=rate,
       mask_fraction=1.0, random_fraction=0.0, max_predictions=k, discriminator_weight=weight,
-      temperature=1.0)
+      temperature=1.0, special=special.SENTENCEPIECE)
   (loss, sums), grads = jax.value_and_grad(objective, has_aux=True)(params)
   # Reproduce the corruption to know which tokens were replaced.
   mask_rng, sample_rng, _ = jax.random.split(jax.random.PRNGKey(0), 3)
   _, positions, _, weights = masking.mask_tokens(mask_rng, tokens, rate=rate, mask_fraction=1.0,
                                                  random_fraction=0.0, vocab_size=vocab_size,
-                                                 max_predictions=k)
+                                                 max_predictions=k, special=special.SENTENCEPIECE)
   _, replaced = tasks.replace_with_samples(sample_rng, tokens, params['generator'], positions,
-                                           weights)
+                                           weights, special=special.SENTENCEPIECE)
   valid = np.asarray(tokens) != special.PAD_ID
   x, y = np.asarray(params['discriminator'], np.float64), np.asarray(replaced, np.float64)
   bce = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
@@ -97,7 +97,7 @@ def test_the_discriminator_is_trained_on_every_token_with_the_hand_computed_loss
 @pytest.mark.parametrize('family', ['rnn', 'cnn', 'transformer'])
 def test_the_generator_is_smaller_and_shares_the_discriminators_token_embedding(family):
   config = small_model_config(family)
-  model = models.build_replaced_token_detector(config, 50, 0.5)
+  model = models.build_replaced_token_detector(config, 50, 0.5, pad_id=0)
   k = 3
   tokens = jnp.asarray(np.random.default_rng(0).integers(4, 50, (2, 16)), jnp.int32)
   positions = jnp.array([[1, 2, 3], [4, 5, 6]], jnp.int32)
@@ -107,7 +107,7 @@ def test_the_generator_is_smaller_and_shares_the_discriminators_token_embedding(
   size = lambda tree: sum(x.size for x in jax.tree.leaves(tree))
   assert size(params['generator']['encoder']) < size(params['encoder']) / 2
   # The discriminator's encoder is the classifier's encoder, parameter for parameter.
-  classifier = models.build_classifier(config, 50, 2).init(jax.random.PRNGKey(0), tokens)['params']
+  classifier = models.build_classifier(config, 50, 2, pad_id=0).init(jax.random.PRNGKey(0), tokens)['params']
   assert (jax.tree.map(jnp.shape, classifier['encoder'])
           == jax.tree.map(jnp.shape, params['encoder']))
   # The generator's loss reaches the shared embedding.

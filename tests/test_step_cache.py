@@ -41,7 +41,7 @@ for length in (16, 12, 16, 12):  # Two input shapes: two executables.
                   'weight': np.ones(16, np.float32)})
 
 def run(n, key):
-  model = models.build_classifier(config.model, 50, 3)
+  model = models.build_classifier(config.model, 50, 3, pad_id=0)
   dp = parallel.DataParallel('jit', jax.devices()[:n])
   state = dp.put_state(train_state.create_train_state(
       config, model, (jnp.ones((1, 16), jnp.int32),), jax.random.PRNGKey(0)))

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from textcls_jax.data import tokenizer as tok
-from textcls_jax.data.tokenizer import Tokenizer, TokenizerError
+from textcls_jax.data.tokenizer import SentencePieceTokenizer as Tokenizer, TokenizerError
 
 VOCAB_SIZE = 80
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from textcls_jax import train
+from textcls_jax import vocab as special_ids
 from textcls_jax import workdir as wd
 
 from conftest import write_sentiment_tsv
@@ -235,12 +236,13 @@ def test_one_step_of_a_batch_equals_its_accumulated_micro_batches(task, family):
   batch = {'tokens': jnp.asarray(tokens), 'weight': jnp.ones(rows, jnp.float32).at[5].set(0.0)}
   if task == 'mlm':
     k = masking.num_predictions(length, 0.15)
-    model = models.build_masked_lm(config.model, vocab)
+    model = models.build_masked_lm(config.model, vocab, pad_id=0)
     inputs = (jnp.ones((1, length), jnp.int32), jnp.zeros((1, k), jnp.int32))
     objective = functools.partial(tasks.mlm_objective, vocab_size=vocab, rate=0.15,
-                                  mask_fraction=0.8, random_fraction=0.1, max_predictions=k)
+                                  mask_fraction=0.8, random_fraction=0.1, max_predictions=k,
+                                special=special_ids.SENTENCEPIECE)
   else:
-    model = models.build_classifier(config.model, vocab, 3)
+    model = models.build_classifier(config.model, vocab, 3, pad_id=0)
     inputs = (jnp.ones((1, length), jnp.int32),)
     objective = tasks.classification_objective
     batch['label'] = jnp.asarray(rng.integers(0, 3, rows).astype(np.int32))

@@ -52,7 +52,7 @@ def test_word_vectors_learn_shared_contexts_and_are_reproducible(tmp_path):
   config = _config(tmp_path)
   figures = train.train_and_evaluate(config, str(tmp_path / 'a'))
   vectors, trained = word2vec.load_vectors(str(tmp_path / 'a'))
-  tokenizer = tok.Tokenizer(str(tmp_path / 'a' / 'tokenizer' / 'spm.model'))
+  tokenizer = tok.SentencePieceTokenizer(str(tmp_path / 'a' / 'tokenizer' / 'spm.model'))
   assert vectors.shape == (tokenizer.vocab_size, 16) and vectors.dtype == np.float32
   pieces = [tokenizer.encode(w) for w in TOPIC_A + TOPIC_B]
   assert all(len(p) == 1 for p in pieces), pieces  # Each word one piece at this vocabulary.
@@ -90,7 +90,7 @@ def test_init_from_word_vectors_sets_the_embedding_and_nothing_else(tmp_path):
   classify.model = config.model
   classify.init_from = pre
   pretrained = transfer.open_pretrained(pre, classify)
-  model = models.build_classifier(classify.model, len(trained), 2)
+  model = models.build_classifier(classify.model, len(trained), 2, pad_id=0)
   fresh = model.init(jax.random.PRNGKey(0), np.ones((1, 8), np.int32))['params']
   params = transfer.transferred_params(pretrained, classify, fresh)
 

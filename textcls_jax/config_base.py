@@ -162,6 +162,10 @@ def _finetune_section() -> ml_collections.ConfigDict:
 
 def _tokenizer_section() -> ml_collections.ConfigDict:
   s = ml_collections.ConfigDict()
+  # 'sentencepiece' (ours, ids 0-3, trained or model_path) or 'wordpiece' (a published BERT
+  # checkpoint's vocab.txt, HF BertTokenizer's ids: vocab_file).
+  s.kind = 'sentencepiece'
+  s.vocab_file = ''  # wordpiece: a HF checkpoint folder holding vocab.txt, or a vocab.txt.
   s.model_path = ''  # '' trains one on the training texts and saves it in the workdir.
   s.vocab_size = 8000
   s.max_chars = 20_000_000

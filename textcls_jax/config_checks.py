@@ -171,6 +171,8 @@ RULES: dict[str, Rule] = {
     'word2vec.threads': POSITIVE_INT,
     'finetune.freeze_encoder_steps': NON_NEGATIVE_INT,
     'finetune.layer_decay': RATE,
+    'tokenizer.kind': one_of(*tok.KINDS),
+    'tokenizer.vocab_file': STRING,
     'tokenizer.model_path': STRING,
     'tokenizer.vocab_size': (lambda v: _is_int(v) and v > tok.NUM_SPECIAL,
                              f'an integer > {tok.NUM_SPECIAL} (the special pieces)'),
@@ -299,6 +301,16 @@ def problems(config) -> list[str]:
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
+  wordpiece = flat.get('tokenizer.kind') == 'wordpiece'
+  if wordpiece and not flat.get('tokenizer.vocab_file'):
+    bad('tokenizer.vocab_file', "a HF checkpoint folder or a vocab.txt for "
+        "tokenizer.kind='wordpiece'")
+  if not wordpiece and flat.get('tokenizer.vocab_file'):
+    bad('tokenizer.vocab_file', "'' for tokenizer.kind='sentencepiece' (a WordPiece vocabulary "
+        "needs tokenizer.kind='wordpiece')")
+  if wordpiece and flat.get('tokenizer.model_path'):
+    bad('tokenizer.model_path', "'' for tokenizer.kind='wordpiece' (it names a SentencePiece "
+        'model)')
   if config_base.FOLD_FIELD in flat.get('init_from', ''):
     bad('init_from', f'a workdir; {config_base.FOLD_FIELD!r} is filled in only by '
         'textcls_jax.reproduce, for each fold of a row with data.cv_folds')

@@ -15,6 +15,7 @@ from textcls_jax import config_checks
 from textcls_jax import masking
 from textcls_jax import models
 from textcls_jax import tasks
+from textcls_jax import vocab
 from textcls_jax.data import pipeline
 from textcls_jax.data import prepare
 
@@ -46,7 +47,8 @@ def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, nu
                     host_id) -> Experiment:
   data = prepare.prepare_classification(config, workdir, tokenizer_path)
   data_cfg = config.data
-  model, init_inputs = models.build_for_task(config, data.tokenizer.vocab_size, len(data.labels))
+  model, init_inputs = models.build_for_task(config, data.tokenizer.vocab_size, len(data.labels),
+                                             pad_id=data.tokenizer.special.pad)
   batch_args = dict(max_len=data_cfg.max_len, length_buckets=data_cfg.length_buckets,
                     num_hosts=num_hosts, host_id=host_id)
   def train_batches(start_step):
@@ -65,10 +67,11 @@ def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, nu
                     if data.test_texts is not None else None))
 
 
-def pretraining_objective(config, vocab_size: int, max_predictions: int) -> tuple:
+def pretraining_objective(config, vocab_size: int, max_predictions: int,
+                          special: vocab.SpecialIds) -> tuple:
   """(objective, summarize) of config.task 'mlm' or 'rtd', masking with config.mlm's keys and
-  scoring max_predictions positions a sequence."""
-  masks = dict(vocab_size=vocab_size, rate=config.mlm.rate,
+  scoring max_predictions positions a sequence; vocab_size and special: the tokenizer's."""
+  masks = dict(vocab_size=vocab_size, special=special, rate=config.mlm.rate,
                mask_fraction=config.mlm.mask_fraction,
                random_fraction=config.mlm.random_fraction, max_predictions=max_predictions)
   if config.task == 'mlm':
@@ -84,9 +87,10 @@ def _pretraining(config, workdir, tokenizer_path, train_batch, eval_batch, num_h
   data = prepare.prepare_pretraining(config, workdir, tokenizer_path)
   seq_len = config.data.seq_len
   vocab_size = data.tokenizer.vocab_size
-  model, init_inputs = models.build_for_task(config, vocab_size)
+  special = data.tokenizer.special
+  model, init_inputs = models.build_for_task(config, vocab_size, pad_id=special.pad)
   objective, summarize = pretraining_objective(
-      config, vocab_size, masking.num_predictions(seq_len, config.mlm.rate))
+      config, vocab_size, masking.num_predictions(seq_len, config.mlm.rate), special)
   def train_batches(start_step):
     return corpus.mlm_train_batches(
         data.train_tokens, data.weights, seq_len=seq_len, batch_size=train_batch,

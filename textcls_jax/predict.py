@@ -62,11 +62,12 @@ class Predictor:
       raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
     config = ml_collections.ConfigDict(saved)
     compile_cache.enable(config.get('compilation_cache', ''))
-    tokenizer = tok.Tokenizer(wd.join(workdir, wd.TOKENIZER))
+    tokenizer = tok.load(wd.join(workdir, wd.TOKENIZER_DIR))
     labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))
     if config.get('task', 'classify') != 'classify':
       raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
-    model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels))
+    model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels),
+                                               pad_id=tokenizer.special.pad)
     checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
                                         best_metric=config.checkpoint.best_metric,
                                         best_mode=config.checkpoint.best_mode, read_only=True)

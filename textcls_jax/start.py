@@ -33,7 +33,8 @@ class Checked:
   pretrained: Optional[transfer.Pretrained]
 
   def tokenizer_path(self, config) -> str:
-    """The SentencePiece model a new workdir copies: init_from's, else tokenizer.model_path."""
+    """The tokenizer a new workdir copies: init_from's tokenizer folder, else tokenizer.model_path
+    (a SentencePiece model; '' for none: data/prepare.py then makes one as config.tokenizer says)."""
     return self.pretrained.tokenizer_path if self.pretrained else config.tokenizer.model_path
 
 

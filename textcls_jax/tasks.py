@@ -111,13 +111,16 @@ def _batch_masks(rng, batch, row_offset, **masks):
 
 
 def mlm_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vocab_size: int,
-                  rate: float, mask_fraction: float, random_fraction: float, max_predictions: int):
+                  rate: float, mask_fraction: float, random_fraction: float, max_predictions: int,
+                  special: vocab.SpecialIds):
   """batch: tokens int32 [B, T] (uncorrupted), weight float32 [B]. Masks are drawn here from rng,
-  per row (see masking.mask_tokens), so they do not depend on the device layout."""
+  per row (see masking.mask_tokens), so they do not depend on the device layout. special: the
+  tokenizer's special ids."""
   mask_rng, dropout_rng = jax.random.split(rng)
   inputs, positions, targets, weights = _batch_masks(
       mask_rng, batch, row_offset, rate=rate, mask_fraction=mask_fraction,
-      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions)
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions,
+      special=special)
   logits = apply_fn({'params': params}, inputs, positions, train=train,
                     rngs={'dropout': jax.random.fold_in(dropout_rng, row_offset)} if train else {})
   return mlm_loss(logits, targets, weights), mlm_metric_sums(logits, targets, weights)
@@ -134,7 +137,7 @@ def summarize_mlm(sums, label_names=None, per_class: bool = False) -> dict:
 
 
 def replace_with_samples(rng, tokens, logits, positions, weights, temperature: float = 1.0,
-                         row_offset=0):
+                         row_offset=0, *, special: vocab.SpecialIds):
   """ELECTRA's corruption: each picked position takes a token sampled from the generator.
 
   tokens int32 [B, T] (original), logits float32 [B, K, V] (the generator's, at positions),
@@ -142,10 +145,11 @@ def replace_with_samples(rng, tokens, logits, positions, weights, temperature: f
   fold_in(rng, row_offset + i), so the samples do not depend on the device split.
   Returns (corrupted tokens int32 [B, T], replaced bool [B, T]): a position is 'replaced' only
   where the sample differs from the original token (a sampled original counts as original).
-  Special ids (pad, unk, [CLS], [MASK]) are never sampled: a sampled pad would read as padding.
+  The tokenizer's special ids (`special`: pad, unk, [CLS], [SEP], [MASK]) are never sampled: a
+  sampled pad would read as padding.
   """
   logits = jax.lax.stop_gradient(logits.astype(jnp.float32)) / temperature
-  logits = jnp.where(jnp.arange(logits.shape[-1]) < vocab.NUM_SPECIAL, -jnp.inf, logits)
+  logits = jnp.where(masking.is_special(jnp.arange(logits.shape[-1]), special), -jnp.inf, logits)
   keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(row_offset + jnp.arange(tokens.shape[0]))
   samples = jax.vmap(jax.random.categorical)(keys, logits).astype(tokens.dtype)
   def one(row, pos, sample, w):
@@ -156,7 +160,7 @@ def replace_with_samples(rng, tokens, logits, positions, weights, temperature: f
 
 def rtd_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vocab_size: int,
                   rate: float, mask_fraction: float, random_fraction: float, max_predictions: int,
-                  discriminator_weight: float, temperature: float):
+                  discriminator_weight: float, temperature: float, special: vocab.SpecialIds):
   """Replaced-token detection (ELECTRA). batch: tokens int32 [B, T], weight float32 [B].
 
   The generator sees the MLM-masked tokens (masking.mask_tokens, the MLM's masks) and is trained as
@@ -167,7 +171,8 @@ def rtd_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vo
   mask_rng, sample_rng, dropout_rng = jax.random.split(rng, 3)
   inputs, positions, targets, weights = _batch_masks(
       mask_rng, batch, row_offset, rate=rate, mask_fraction=mask_fraction,
-      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions)
+      random_fraction=random_fraction, vocab_size=vocab_size, max_predictions=max_predictions,
+      special=special)
   def rngs(i):
     return {'dropout': jax.random.fold_in(jax.random.fold_in(dropout_rng, i), row_offset)} \
         if train else {}
@@ -175,9 +180,9 @@ def rtd_objective(apply_fn, params, batch, rng, train: bool, row_offset=0, *, vo
   gen_logits = apply_fn(variables, inputs, positions, train=train, rngs=rngs(0),
                         method='generate')
   corrupted, replaced = replace_with_samples(sample_rng, batch['tokens'], gen_logits, positions,
-                                             weights, temperature, row_offset)
+                                             weights, temperature, row_offset, special=special)
   disc_logits = apply_fn(variables, corrupted, train=train, rngs=rngs(1), method='discriminate')
-  token_weights = (batch['tokens'] != vocab.PAD_ID) * batch['weight'][:, None]
+  token_weights = (batch['tokens'] != special.pad) * batch['weight'][:, None]
   disc_losses = optax.sigmoid_binary_cross_entropy(disc_logits, replaced.astype(jnp.float32))
   flagged = disc_logits > 0
   gen = mlm_metric_sums(gen_logits, targets, weights)

@@ -43,8 +43,9 @@ def pretrained_config(init_from: str) -> ml_collections.ConfigDict:
 
 
 def pretrained_tokenizer_path(init_from: str) -> str:
-  path = wd.join(init_from, wd.TOKENIZER)
-  if not wd.exists(path):
+  """init_from's tokenizer folder (either kind of tokenizer.py's)."""
+  path = wd.join(init_from, wd.TOKENIZER_DIR)
+  if not tok.saved_in(path):
     raise TransferError(f'init_from={init_from}: no tokenizer at {path}')
   return path
 
@@ -103,7 +104,8 @@ def open_pretrained(init_from: str, config) -> Pretrained:
   else:
     check_compatible(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
   given = config.tokenizer.model_path
-  if given and wd.read_bytes(given) != wd.read_bytes(pretrained.tokenizer_path):
+  if given and (tok.from_source(given).fingerprint()
+                != tok.load(pretrained.tokenizer_path).fingerprint()):
     raise TransferError(
         f'tokenizer.model_path={given} is not the tokenizer of init_from={init_from}; leave '
         'tokenizer.model_path empty to use the pretrained one')
@@ -123,8 +125,9 @@ def load_params(pretrained: Pretrained):
   num_classes = 0
   if cfg.get('task', 'classify') == 'classify':
     num_classes = len(wd.read_json(wd.join(pretrained.workdir, wd.LABELS))['names'])
+  tokenizer = tok.load(pretrained.tokenizer_path)
   model, init_inputs = models.build_for_task(
-      cfg, tok.Tokenizer(pretrained.tokenizer_path).vocab_size, num_classes)
+      cfg, tokenizer.vocab_size, num_classes, pad_id=tokenizer.special.pad)
   checkpoints = ckpt_lib.Checkpointer(wd.join(pretrained.workdir, wd.CHECKPOINTS), read_only=True)
   try:
     step = checkpoints.latest_step()

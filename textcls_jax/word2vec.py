@@ -25,7 +25,6 @@ from textcls_jax import models
 from textcls_jax import run_log as run_log_lib
 from textcls_jax import workdir as wd
 from textcls_jax.data import prepare
-from textcls_jax.data import tokenizer as tok
 
 EVAL_PAIRS = 100_000  # Held-out (centre, context) pairs scored after each epoch.
 
@@ -35,19 +34,21 @@ class TokenDocuments:
   the token streams cut at each [CLS] (which starts every document), in pieces of at most 10,000
   tokens (gensim's longest sentence)."""
 
-  def __init__(self, streams: list[np.ndarray], vocab_size: int, max_words: int = 10_000):
+  def __init__(self, streams: list[np.ndarray], vocab_size: int, max_words: int = 10_000, *,
+               cls_id: int):
     self._streams = streams
+    self._cls = cls_id  # The tokenizer's [CLS]: where each document of a stream starts.
     self._words = np.array([str(i) for i in range(vocab_size)], dtype=object)
     self._max = max_words
 
   def __iter__(self):
     for tokens in self._streams:
-      starts = np.flatnonzero(tokens == tok.CLS_ID).tolist()
+      starts = np.flatnonzero(tokens == self._cls).tolist()
       if not starts or starts[0] != 0:
         starts = [0] + starts
       for a, b in zip(starts, starts[1:] + [len(tokens)]):
         doc = tokens[a:b]
-        doc = doc[doc != tok.CLS_ID]
+        doc = doc[doc != self._cls]
         for i in range(0, len(doc), self._max):
           yield self._words[doc[i:i + self._max]].tolist()
 
@@ -63,7 +64,7 @@ def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
 
 
 def held_out_pairs(tokens: np.ndarray, counts: np.ndarray, window: int, sample: float,
-                   negatives: int, seed: int, num_pairs: int = EVAL_PAIRS
+                   negatives: int, seed: int, num_pairs: int = EVAL_PAIRS, *, cls_id: int
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """(centre int32 [P], context int32 [P], noise int32 [P, negatives]), P <= num_pairs: held-out
   pairs as training sees them, a centre token and one within `window` of it in the same document,
@@ -76,10 +77,10 @@ def held_out_pairs(tokens: np.ndarray, counts: np.ndarray, window: int, sample: 
   offset = rng.integers(1, window + 1, size=draws) * rng.choice([-1, 1], size=draws)
   inside = (centre + offset >= 0) & (centre + offset < n)
   centre, context = centre[inside], (centre + offset)[inside]
-  documents = np.cumsum(tokens == tok.CLS_ID)  # The document each position is in.
+  documents = np.cumsum(tokens == cls_id)  # The document each position is in.
   kept = keep_probability(counts, sample)
-  keep = ((documents[centre] == documents[context]) & (tokens[centre] != tok.CLS_ID) &
-          (tokens[context] != tok.CLS_ID) & (rng.random(len(centre)) < kept[tokens[centre]]) &
+  keep = ((documents[centre] == documents[context]) & (tokens[centre] != cls_id) &
+          (tokens[context] != cls_id) & (rng.random(len(centre)) < kept[tokens[centre]]) &
           (rng.random(len(centre)) < kept[tokens[context]]))
   centre, context = centre[keep][:num_pairs], context[keep][:num_pairs]
   noise = counts.astype(np.float64) ** 0.75
@@ -135,11 +136,12 @@ def train(config, workdir: str, tokenizer_path: str) -> dict:
     return next((r for r in reversed(metrics) if r['split'] == 'dev'), {})
   vocab_size = data.tokenizer.vocab_size
   counts = sum(np.bincount(t, minlength=vocab_size) for t in data.train_tokens)
-  counts[tok.CLS_ID] = 0
+  cls_id = data.tokenizer.special.cls
+  counts[cls_id] = 0
   pairs = held_out_pairs(data.eval_tokens, counts, w2v.window, w2v.sample, w2v.negatives,
-                         config.seed)
+                         config.seed, cls_id=cls_id)
   width = models.embedding_dim(config.model)
-  documents = TokenDocuments(data.train_tokens, vocab_size)
+  documents = TokenDocuments(data.train_tokens, vocab_size, cls_id=cls_id)
   num_tokens = int(counts.sum())
   model = untrained_model(w2v, width, config.seed)
   model.build_vocab(documents)

@@ -20,7 +20,8 @@ from etils import epath
 
 CONFIG = 'config.json'
 LABELS = 'labels.json'
-TOKENIZER = os.path.join('tokenizer', 'spm.model')
+TOKENIZER_DIR = 'tokenizer'  # The tokenizer's folder (data/tokenizer.py: save, load).
+TOKENIZER = os.path.join(TOKENIZER_DIR, 'spm.model')  # Where a SentencePiece tokenizer is.
 CHECKPOINTS = 'checkpoints'
 METRICS = 'metrics.jsonl'
 TENSORBOARD = 'tensorboard'

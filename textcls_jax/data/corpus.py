@@ -56,11 +56,11 @@ def read_texts(spec: str, *, text_field: str = 'text', tfds_data_dir: Optional[s
 
 def tokenize_to_array(texts: Iterator[str], tokenizer: tok.Tokenizer,
                       chunk: int = 4096) -> np.ndarray:
-  """Texts -> int32 [N] stream: [CLS] doc1 [CLS] doc2 ..."""
+  """Texts -> int32 [N] stream: [CLS] doc1 [CLS] doc2 ... ([CLS]: the tokenizer's)."""
   parts, buffer = [], []
   def flush():
     for ids in tokenizer.encode_batch(buffer):
-      parts.append(np.asarray([tok.CLS_ID] + ids, np.int32))
+      parts.append(np.asarray([tokenizer.special.cls] + ids, np.int32))
     buffer.clear()
   for text in texts:
     buffer.append(text)
@@ -99,7 +99,7 @@ def cached_token_array(spec: str, tokenizer: tok.Tokenizer, cache_dir: str,
   does not was made from an older version of the corpus, which is said in a warning.
   """
   settings = hashlib.sha256(repr((spec, sorted(read_args.items()))).encode() +
-                            tokenizer.model_proto).hexdigest()[:16]
+                            tokenizer.fingerprint()).hexdigest()[:16]
   text = source_fingerprint(spec, read_args.get('tfds_data_dir'))
   path = wd.join(cache_dir, f'{settings}-{text}.npy')
   if wd.exists(path):

@@ -7,7 +7,7 @@ batch G reads positions [s*G, (s+1)*G), permuted only within its window of `sort
 interrupted run stopped, with no iterator state to save beyond the step itself, and each host of a
 multi-host run takes its own contiguous slice of every global batch.
 
-Every text is tokenized once, when the dataset is built (SentencePiece as a TensorFlow op, in
+Every text is tokenized once, when the dataset is built (the tokenizer's TensorFlow ops, in
 chunks), into a table of token ids; batches gather rows of that table, so that neither the length
 sort nor a later epoch tokenizes again. Each batch is padded to the smallest length bucket that
 holds its longest sequence, so that XLA compiles one program per bucket rather than one per length.
@@ -33,37 +33,41 @@ def buckets_for(max_len: int, length_buckets: Sequence[int]) -> list[int]:
 
 
 def tokenize(texts, tokenizer: tok.Tokenizer, max_len: int):
-  """tf.string [B] -> tf.RaggedTensor int32 [B, None]: [CLS] + pieces, truncated to max_len.
+  """tf.string [B] -> tf.RaggedTensor int32 [B, None]: [CLS] + pieces (+ [SEP] where the tokenizer
+  has one: BERT's `[CLS] text [SEP]`), the pieces truncated so that all fit max_len.
 
   The leading [CLS] means that no row is empty, even for an empty text.
   """
   tf = _tf()
-  ids = tokenizer.tf_tokenize(texts)[:, :max_len - 1]
-  cls = tf.fill([tf.shape(texts)[0], 1], tf.constant(tok.CLS_ID, tf.int32))
-  return tf.concat([tf.RaggedTensor.from_tensor(cls), ids], axis=1)
+  special = tokenizer.special
+  ids = tokenizer.tf_tokenize(texts)[:, :max_len - 1 - (special.sep is not None)]
+  def column(i):
+    return tf.RaggedTensor.from_tensor(tf.fill([tf.shape(texts)[0], 1], tf.constant(i, tf.int32)))
+  parts = [column(special.cls), ids] + ([column(special.sep)] if special.sep is not None else [])
+  return tf.concat(parts, axis=1)
 
 
-def pad_to_bucket(ids, buckets: Sequence[int]):
-  """tf.RaggedTensor int32 [B, None] -> int32 [B, L], PAD to the smallest bucket L that holds the
-  longest row."""
+def pad_to_bucket(ids, buckets: Sequence[int], pad_id: int):
+  """tf.RaggedTensor int32 [B, None] -> int32 [B, L], `pad_id` (the tokenizer's [PAD]) to the
+  smallest bucket L that holds the longest row."""
   tf = _tf()
   longest = tf.reduce_max(ids.row_lengths())
   bucket_table = tf.constant(buckets, tf.int64)
   length = tf.gather(bucket_table, tf.searchsorted(bucket_table, [longest])[0])
-  dense = ids.to_tensor(default_value=tok.PAD_ID)
+  dense = ids.to_tensor(default_value=pad_id)
   dense = tf.pad(dense, [[0, 0], [0, length - tf.cast(tf.shape(dense)[1], tf.int64)]],
-                 constant_values=tok.PAD_ID)
+                 constant_values=pad_id)
   return tf.ensure_shape(dense, [None, None])
 
 
 def tokenize_and_pad(texts, tokenizer: tok.Tokenizer, max_len: int, buckets: Sequence[int]):
   """tf.string [B] -> int32 [B, L]: `tokenize`, then `pad_to_bucket`."""
-  return pad_to_bucket(tokenize(texts, tokenizer, max_len), buckets)
+  return pad_to_bucket(tokenize(texts, tokenizer, max_len), buckets, tokenizer.special.pad)
 
 
 def token_table(texts: Sequence[str], tokenizer: tok.Tokenizer, max_len: int,
                 chunk: int = 4096):
-  """Every text tokenized once: a tf.RaggedTensor int32 [N, None] ([CLS] + pieces, <= max_len)."""
+  """Every text tokenized once: a tf.RaggedTensor int32 [N, None] (`tokenize`'s rows, <= max_len)."""
   tf = _tf()
   parts = [tokenize(tf.constant(np.asarray(texts[i:i + chunk], dtype=object)), tokenizer, max_len)
            for i in range(0, len(texts), chunk)]
@@ -128,7 +132,7 @@ def classification_dataset(texts: Sequence[str], labels: np.ndarray, tokenizer: 
 
   def make_batch(idx, weight):
     return {
-        'tokens': pad_to_bucket(tf.gather(ids_table, idx), buckets),
+        'tokens': pad_to_bucket(tf.gather(ids_table, idx), buckets, tokenizer.special.pad),
         'label': tf.gather(label_table, idx),
         'weight': weight,
     }

@@ -1,5 +1,5 @@
 """Everything a classification run reads before its first step, made once and kept in the workdir:
-the train and dev splits, the label vocabulary (labels.json) and the tokenizer (tokenizer/spm.model)."""
+the train and dev splits, the label vocabulary (labels.json) and the tokenizer (tokenizer/)."""
 
 from __future__ import annotations
 
@@ -79,21 +79,25 @@ def label_vocab(train: sources.Examples, workdir: str) -> sources.LabelVocab:
 
 
 def tokenizer_for(tok_cfg, texts, workdir: str, given: str) -> tok.Tokenizer:
-  """The workdir's tokenizer: reused, copied from `given` (a SentencePiece model: init_from's, or
-  tok_cfg.model_path; '' for none), or trained on `texts` as tok_cfg says."""
-  path = wd.join(workdir, wd.TOKENIZER)
-  if wd.exists(path) and given and wd.read_bytes(given) != wd.read_bytes(path):
-    raise tok.TokenizerError(f'{path} differs from {given}: this workdir was made with another '
-                             'tokenizer; use a new --workdir')
-  if not wd.exists(path):
-    if given:
-      tok.Tokenizer(given)  # Validated before anything is written to the workdir.
-      wd.copy_file(given, path)
-    else:
-      tok.train_sentencepiece(texts, path, vocab_size=tok_cfg.vocab_size,
-                              max_chars=tok_cfg.max_chars, model_type=tok_cfg.model_type,
-                              seed=tok_cfg.seed, normalization=tok_cfg.normalization)
-  return tok.Tokenizer(path)
+  """The workdir's tokenizer (its tokenizer/ folder): reused, copied from `given` (init_from's
+  tokenizer folder, or tok_cfg.model_path, a SentencePiece model; '' for none), made from
+  tok_cfg.vocab_file (kind 'wordpiece'), or trained on `texts` as tok_cfg says."""
+  folder = wd.join(workdir, wd.TOKENIZER_DIR)
+  if tok.saved_in(folder):
+    saved = tok.load(folder)
+    if given and tok.from_source(given).fingerprint() != saved.fingerprint():
+      raise tok.TokenizerError(f'{folder} differs from {given}: this workdir was made with '
+                               'another tokenizer; use a new --workdir')
+    return saved
+  if given or tok_cfg.get('kind', 'sentencepiece') == 'wordpiece':
+    # Read and checked before anything is written to the workdir.
+    source = tok.from_source(given) if given else tok.wordpiece_from(tok_cfg.vocab_file)
+    source.save(folder)
+  else:
+    tok.train_sentencepiece(texts, wd.join(workdir, wd.TOKENIZER), vocab_size=tok_cfg.vocab_size,
+                            max_chars=tok_cfg.max_chars, model_type=tok_cfg.model_type,
+                            seed=tok_cfg.seed, normalization=tok_cfg.normalization)
+  return tok.load(folder)
 
 
 def prepare_classification(config, workdir: str, tokenizer_path: str) -> ClassificationData:
@@ -153,7 +157,8 @@ def prepare_pretraining(config, workdir: str, tokenizer_path: str) -> Pretrainin
                    encoding=data_cfg.encoding)
   from textcls_jax.data import corpus  # Imported here: classification runs do not need it.
   task_texts = _task_texts(data_cfg, specs + [data_cfg.corpus_eval])
-  if not wd.exists(wd.join(workdir, wd.TOKENIZER)) and not tokenizer_path:
+  if (not tok.saved_in(wd.join(workdir, wd.TOKENIZER_DIR)) and not tokenizer_path
+      and config.tokenizer.get('kind', 'sentencepiece') == 'sentencepiece'):
     budget = config.tokenizer.max_chars // len(specs)
     sample = [t for spec in specs for t in (
         task_texts[spec] if spec in task_texts else

@@ -1,14 +1,26 @@
-"""SentencePiece tokenizer: training, loading, and tokenization inside tf.data.
+"""The tokenizer object: one interface, two kinds, saved in and loaded from a workdir folder.
 
-Every SentencePiece model trained by the project has the special ids of `textcls_jax.vocab` and no
-BOS/EOS pieces; a model given by the user is checked for the same layout.
+A tokenizer carries its own special ids (`special`, a `vocab.SpecialIds`) and tokenizes inside
+tf.data (`tf_tokenize`: tf.string [N] -> tf.RaggedTensor int32 [N, None], the pieces without
+[CLS]/[SEP]). The models, masking, the objectives and the pipeline take the ids from the tokenizer
+in use, never from module constants. The kinds:
+
+- 'sentencepiece': a SentencePiece model that we train (or the user gives), ids
+  <pad> 0, <unk> 1, [CLS] 2, [MASK] 3, no [SEP]; an input is `[CLS] pieces`. Saved as spm.model.
+- 'wordpiece': a published BERT checkpoint's vocab.txt with HF BertTokenizer's normalization
+  (`data/wordpiece.py`), ids [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103 for BERT's
+  vocabularies; an input is `[CLS] pieces [SEP]`. Saved as vocab.txt and wordpiece.json.
+
+Every SentencePiece model trained by the project has SentencePiece's special ids
+(`vocab.SENTENCEPIECE`) and no BOS/EOS pieces; a model given by the user is checked for the same
+layout.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Sequence
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -16,14 +28,38 @@ from absl import logging
 
 from textcls_jax import workdir as wd
 from textcls_jax import vocab
+from textcls_jax.data import wordpiece
 
-# The ids of textcls_jax.vocab, under the names data code reads them by (tok.PAD_ID, ...).
+# SentencePiece's own layout (textcls_jax.vocab): read by its training and checks only.
 PAD_ID, UNK_ID, CLS_ID, MASK_ID = vocab.PAD_ID, vocab.UNK_ID, vocab.CLS_ID, vocab.MASK_ID
 NUM_SPECIAL, SPECIAL_PIECES = vocab.NUM_SPECIAL, vocab.SPECIAL_PIECES
+SENTENCEPIECE_MODEL = 'spm.model'  # The file of a saved SentencePiece tokenizer in its folder.
+KINDS = ('sentencepiece', 'wordpiece')
 
 
 class TokenizerError(ValueError):
   """A tokenizer file that cannot be used."""
+
+
+class Tokenizer(Protocol):
+  """What every tokenizer kind offers."""
+  kind: str
+  special: vocab.SpecialIds
+
+  @property
+  def vocab_size(self) -> int: ...
+
+  def tf_tokenize(self, texts): ...
+
+  def encode(self, text: str) -> list[int]: ...
+
+  def encode_batch(self, texts: list[str]) -> list[list[int]]: ...
+
+  def id_to_piece(self, i: int) -> str: ...
+
+  def fingerprint(self) -> bytes: ...
+
+  def save(self, folder: str) -> None: ...
 
 
 # SentencePiece's trainer skips input lines longer than this many bytes (its default
@@ -116,8 +152,10 @@ def train_sentencepiece(texts: Sequence[str], output_path: str, *, vocab_size: i
   return output_path
 
 
-class Tokenizer:
+class SentencePieceTokenizer:
   """A loaded SentencePiece model, usable from Python and inside tf.data graphs."""
+  kind = 'sentencepiece'
+  special = vocab.SENTENCEPIECE
 
   def __init__(self, model_path: str):
     import sentencepiece as spm
@@ -142,6 +180,13 @@ class Tokenizer:
   def vocab_size(self) -> int:
     return self._sp.GetPieceSize()
 
+  def fingerprint(self) -> bytes:
+    """The bytes that decide every id this tokenizer gives: the model file."""
+    return self.model_proto
+
+  def save(self, folder: str) -> None:
+    wd.atomic_write_bytes(wd.join(folder, SENTENCEPIECE_MODEL), self.model_proto)
+
   def encode(self, text: str) -> list[int]:
     """Token ids of one text (no [CLS]), as the tf.data pipeline produces them."""
     return self._sp.EncodeAsIds(text)
@@ -162,3 +207,46 @@ class Tokenizer:
         self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=self.model_proto,
                                                             out_type=tf.int32)
     return self._tf_tokenizer.tokenize(texts)
+
+
+def _wordpiece(make, *args):
+  try:
+    return make(*args)
+  except wordpiece.WordPieceError as e:
+    raise TokenizerError(str(e)) from None
+
+
+def wordpiece_from(path: str) -> wordpiece.WordPieceTokenizer:
+  """A WordPiece tokenizer from a HuggingFace checkpoint folder (its vocab.txt, with the settings of
+  its tokenizer_config.json: do_lower_case, strip_accents, the special tokens) or from a vocab.txt
+  file (HF's defaults: lower-cased, accents stripped)."""
+  if wd.exists(wd.join(path, wordpiece.VOCAB)):
+    return _wordpiece(wordpiece.WordPieceTokenizer.from_checkpoint, path)
+  try:
+    return _wordpiece(wordpiece.WordPieceTokenizer.from_vocab_file, path)
+  except (OSError, UnicodeDecodeError) as e:
+    raise TokenizerError(f'{path}: not a WordPiece vocabulary (a vocab.txt, or a checkpoint folder '
+                         f'holding one): {e}') from None
+
+
+def from_source(path: str) -> Tokenizer:
+  """A tokenizer to start a workdir from: a saved tokenizer folder (another workdir's tokenizer/),
+  or a SentencePiece model file."""
+  if saved_in(path):
+    return load(path)
+  return SentencePieceTokenizer(path)
+
+
+def saved_in(folder: str) -> bool:
+  """Whether `folder` holds a saved tokenizer of either kind."""
+  return wd.exists(wd.join(folder, SENTENCEPIECE_MODEL)) or wordpiece.is_saved(folder)
+
+
+def load(folder: str) -> Tokenizer:
+  """The tokenizer saved in `folder` (a workdir's tokenizer/): spm.model, or WordPiece's files."""
+  if wd.exists(wd.join(folder, SENTENCEPIECE_MODEL)):
+    return SentencePieceTokenizer(wd.join(folder, SENTENCEPIECE_MODEL))
+  if wordpiece.is_saved(folder):
+    return _wordpiece(wordpiece.WordPieceTokenizer.load, folder)
+  raise TokenizerError(f'{folder}: no tokenizer saved there ({SENTENCEPIECE_MODEL}, or '
+                       f'{wordpiece.VOCAB} with {wordpiece.SETTINGS})')

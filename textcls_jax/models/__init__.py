@@ -51,11 +51,12 @@ def encoder_defaults(name) -> dict:
           if f.name not in _NOT_CONFIG_FIELDS and f.default is not dataclasses.MISSING}
 
 
-def build_classifier(model_config, vocab_size: int, num_classes: int) -> Classifier:
+def build_classifier(model_config, vocab_size: int, num_classes: int, *,
+                     pad_id: int) -> Classifier:
   head = ClassificationHead(num_classes=num_classes,
                             hidden_dim=model_config.get('head_hidden_dim', 0),
                             dropout=model_config.get('head_dropout', 0.1))
-  return Classifier(encoder=build_encoder(model_config, vocab_size), head=head)
+  return Classifier(encoder=build_encoder(model_config, vocab_size), head=head, pad_id=pad_id)
 
 
 def embedding_dim(model_config) -> int:
@@ -64,10 +65,10 @@ def embedding_dim(model_config) -> int:
   return model_config.get('embed_dim') or model_config.get('hidden_dim')
 
 
-def build_masked_lm(model_config, vocab_size: int) -> MaskedLM:
+def build_masked_lm(model_config, vocab_size: int, *, pad_id: int) -> MaskedLM:
   return MaskedLM(encoder=build_encoder(model_config, vocab_size),
                   head=MLMHead(vocab_size=vocab_size, embed_dim=embedding_dim(model_config)),
-                  tie_embeddings=model_config.get('tie_embeddings', True))
+                  tie_embeddings=model_config.get('tie_embeddings', True), pad_id=pad_id)
 
 
 def generator_fields(model_config, size: float) -> tuple:
@@ -77,15 +78,17 @@ def generator_fields(model_config, size: float) -> tuple:
                for k in config_base.ENCODER_FAMILIES[model_config.name].generator_sizes)
 
 
-def build_replaced_token_detector(model_config, vocab_size: int,
-                                  generator_size: float) -> ReplacedTokenDetector:
+def build_replaced_token_detector(model_config, vocab_size: int, generator_size: float, *,
+                                  pad_id: int) -> ReplacedTokenDetector:
   return ReplacedTokenDetector(encoder=build_encoder(model_config, vocab_size),
                                generator_fields=generator_fields(model_config, generator_size),
-                               embed_dim=embedding_dim(model_config))
+                               embed_dim=embedding_dim(model_config), pad_id=pad_id)
 
 
-def build_for_task(config, vocab_size: int, num_classes: int = 0) -> tuple:
+def build_for_task(config, vocab_size: int, num_classes: int = 0, *, pad_id: int) -> tuple:
   """(model, init_inputs) for `config.task`, the one place that says what each task trains.
+
+  vocab_size and pad_id are the tokenizer's (its vocabulary and its [PAD] id).
 
   'classify': a Classifier with num_classes outputs; init_inputs (tokens int32 [1, data.max_len],).
   'mlm': a MaskedLM; init_inputs (tokens int32 [1, data.seq_len], positions int32 [1, K]), K the
@@ -97,8 +100,9 @@ def build_for_task(config, vocab_size: int, num_classes: int = 0) -> tuple:
   if task in config_base.PRETRAINING_TASKS:
     seq_len = config.data.seq_len
     k = masking.num_predictions(seq_len, config.mlm.rate)
-    model = (build_masked_lm(config.model, vocab_size) if task == 'mlm' else
-             build_replaced_token_detector(config.model, vocab_size, config.rtd.generator_size))
+    model = (build_masked_lm(config.model, vocab_size, pad_id=pad_id) if task == 'mlm' else
+             build_replaced_token_detector(config.model, vocab_size, config.rtd.generator_size,
+                                           pad_id=pad_id))
     return model, (jnp.ones((1, seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32))
-  return (build_classifier(config.model, vocab_size, num_classes),
+  return (build_classifier(config.model, vocab_size, num_classes, pad_id=pad_id),
           (jnp.ones((1, config.data.max_len), jnp.int32),))

@@ -7,8 +7,6 @@ import dataclasses
 import flax.linen as nn
 import jax.numpy as jnp
 
-from textcls_jax import vocab
-
 
 class ClassificationHead(nn.Module):
   """pooled [B, H] -> logits float32 [B, num_classes]: dropout, optional tanh hidden layer, Dense."""
@@ -28,13 +26,15 @@ class ClassificationHead(nn.Module):
 class Classifier(nn.Module):
   """An encoder and a classification head: tokens int32 [B, T] -> logits float32 [B, C].
 
-  The mask is derived from the tokens (PAD is id 0), so callers pass tokens only.
+  The mask is derived from the tokens (`pad_id`: the tokenizer's [PAD], which build_for_task
+  passes), so callers pass tokens only.
   """
   encoder: nn.Module
   head: ClassificationHead
+  pad_id: int = 0
 
   def __call__(self, tokens, train: bool = False):
-    mask = tokens != vocab.PAD_ID
+    mask = tokens != self.pad_id
     _, pooled = self.encoder(tokens, mask, train=train, sequence=False)
     return self.head(pooled, train=train)
 
@@ -63,14 +63,16 @@ class MLMHead(nn.Module):
 class MaskedLM(nn.Module):
   """An encoder with an MLM head: tokens int32 [B, T], positions int32 [B, K] -> logits [B, K, V].
 
-  Only the K gathered positions are projected onto the vocabulary (not all T).
+  Only the K gathered positions are projected onto the vocabulary (not all T). pad_id: the
+  tokenizer's [PAD], where the padding mask comes from.
   """
   encoder: nn.Module
   head: MLMHead
   tie_embeddings: bool = True
+  pad_id: int = 0
 
   def __call__(self, tokens, positions, train: bool = False):
-    sequence, _ = self.encoder(tokens, tokens != vocab.PAD_ID, train=train)
+    sequence, _ = self.encoder(tokens, tokens != self.pad_id, train=train)
     gathered = jnp.take_along_axis(sequence, positions[..., None], axis=1)
     return self.head(gathered, self.encoder.embed if self.tie_embeddings else None)
 
@@ -100,6 +102,7 @@ class ReplacedTokenDetector(nn.Module):
   encoder: nn.Module
   generator_fields: tuple = ()  # ((field, value), ...): how the generator's encoder differs.
   embed_dim: int = 256
+  pad_id: int = 0  # The tokenizer's [PAD]: where the padding mask comes from.
 
   def setup(self):
     fields = {f.name: getattr(self.encoder, f.name) for f in dataclasses.fields(self.encoder)
@@ -108,14 +111,14 @@ class ReplacedTokenDetector(nn.Module):
     self.generator = MaskedLM(
         encoder=type(self.encoder)(**fields),
         head=MLMHead(vocab_size=self.encoder.vocab_size, embed_dim=self.embed_dim),
-        tie_embeddings=True)
+        tie_embeddings=True, pad_id=self.pad_id)
     self.discriminator_head = DiscriminatorHead()
 
   def generate(self, tokens, positions, train: bool = False):
     return self.generator(tokens, positions, train=train)
 
   def discriminate(self, tokens, train: bool = False):
-    sequence, _ = self.encoder(tokens, tokens != vocab.PAD_ID, train=train)
+    sequence, _ = self.encoder(tokens, tokens != self.pad_id, train=train)
     return self.discriminator_head(sequence)
 
   def __call__(self, tokens, positions, train: bool = False):
