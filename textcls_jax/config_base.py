@@ -57,7 +57,9 @@ def base_config() -> ml_collections.ConfigDict:
   # replaced-token detection: a small MLM generator proposes tokens, the encoder spots them), or
   # 'word2vec' (skip-gram word vectors for the token embedding alone).
   c.task = 'classify'
-  c.init_from = ''  # A pretraining workdir: its encoder and tokenizer start this run.
+  # A pretraining workdir, or a published HuggingFace checkpoint (a folder, an installed package
+  # that ships one, a hub name; textcls_jax/transfer.py): its encoder and tokenizer start this run.
+  c.init_from = ''
   # JAX's persistent compilation cache: a folder, 'off', or '' for $TEXTCLS_JAX_COMPILATION_CACHE,
   # else ~/.cache/textcls-jax/jax (textcls_jax/compile_cache.py).
   c.compilation_cache = ''
@@ -309,6 +311,21 @@ def cnn_model() -> ml_collections.ConfigDict:
 
 def transformer_model() -> ml_collections.ConfigDict:
   return model_config('transformer')
+
+
+def bert_model(hidden_dim: int, num_layers: int, num_heads: int, mlp_dim: int,
+               **keys) -> ml_collections.ConfigDict:
+  """config.model for a published BERT-architecture checkpoint (init_from one): the Transformer
+  family with BERT's keys (post-LN blocks, exact GELU, token types, LayerNorm epsilon 1e-12, the
+  pooler, 512 positions) and the given sizes; `keys` overrides any (ELECTRA: pooler=False,
+  embed_dim). textcls_jax/transfer.py refuses a config that differs from the checkpoint."""
+  model = transformer_model()
+  model.update(dict(hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
+                    mlp_dim=mlp_dim, max_len=512, pooling='cls', embed_norm=True,
+                    block_norm='post', activation='gelu', type_vocab_size=2,
+                    layer_norm_eps=1e-12, pooler=True, embed_dim=0, head_hidden_dim=0))
+  model.update(keys)
+  return model
 
 
 def pretraining_config(model: ml_collections.ConfigDict, num_steps: int,

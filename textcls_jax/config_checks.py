@@ -302,9 +302,9 @@ def problems(config) -> list[str]:
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
   wordpiece = flat.get('tokenizer.kind') == 'wordpiece'
-  if wordpiece and not flat.get('tokenizer.vocab_file'):
+  if wordpiece and not flat.get('tokenizer.vocab_file') and not flat.get('init_from'):
     bad('tokenizer.vocab_file', "a HF checkpoint folder or a vocab.txt for "
-        "tokenizer.kind='wordpiece'")
+        "tokenizer.kind='wordpiece' (or an init_from that brings one)")
   if not wordpiece and flat.get('tokenizer.vocab_file'):
     bad('tokenizer.vocab_file', "'' for tokenizer.kind='sentencepiece' (a WordPiece vocabulary "
         "needs tokenizer.kind='wordpiece')")

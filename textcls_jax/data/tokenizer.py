@@ -231,9 +231,11 @@ def wordpiece_from(path: str) -> wordpiece.WordPieceTokenizer:
 
 def from_source(path: str) -> Tokenizer:
   """A tokenizer to start a workdir from: a saved tokenizer folder (another workdir's tokenizer/),
-  or a SentencePiece model file."""
+  a HuggingFace checkpoint folder (its WordPiece vocab.txt), or a SentencePiece model file."""
   if saved_in(path):
     return load(path)
+  if wd.exists(wd.join(path, wordpiece.VOCAB)):
+    return wordpiece_from(path)
   return SentencePieceTokenizer(path)
 
 
