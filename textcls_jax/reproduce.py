@@ -79,10 +79,8 @@ def run_result(workdir: str, fold: Optional[int], seed: int) -> dict:
   test = [r for r in rows if r['split'] == 'test'][-1]
   dev = next(r for r in rows if r['split'] == 'dev' and r['step'] == test['checkpoint_step'])
   # (The chosen checkpoint is one saved with its dev figures, or the last step, always evaluated.)
-  train = [r for r in rows if r['split'] == 'train']
-  # Training time from the progress rows (each covers the steps since the one before).
-  seconds = sum((b['step'] - a) / b['steps_per_s']
-                for a, b in zip([0] + [r['step'] for r in train], train) if b.get('steps_per_s'))
+  from textcls_jax import results
+  seconds = results.train_seconds(rows)
   return {'run': os.path.basename(workdir), 'fold': fold, 'seed': seed, 'steps': test['step'],
           'checkpoint_step': test['checkpoint_step'], 'dev_accuracy': dev['accuracy'],
           'test_accuracy': test['accuracy'], 'test_macro_f1': test['macro_f1'],

@@ -36,6 +36,7 @@ then reads init_from only where it can (it may be gone).
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 import jax
 import ml_collections
@@ -133,19 +134,24 @@ class Published:
     return self.checkpoint.folder
 
 
+def _find_published(init_from: str) -> tuple[bool, Optional[str]]:
+  """(whether init_from names a published checkpoint rather than a workdir, by the module
+  docstring's rule; the folder it was found in locally, or None)."""
+  if '://' in init_from:
+    return False, None
+  folder = hf_checkpoint.find(init_from)
+  return bool(folder) or init_from.startswith(hf_checkpoint.HUB_PREFIX), folder
+
+
 def is_published(init_from: str) -> bool:
   """Whether init_from names a published checkpoint rather than a workdir (module docstring)."""
-  if '://' in init_from:
-    return False
-  if init_from.startswith(hf_checkpoint.HUB_PREFIX):
-    return True
-  return hf_checkpoint.find(init_from) is not None
+  return _find_published(init_from)[0]
 
 
-def open_published(init_from: str, config) -> Published:
+def open_published(init_from: str, config, folder: Optional[str] = None) -> Published:
   """Reads the published checkpoint init_from names (every tensor) and its WordPiece vocabulary;
   raises TransferError (one line) if this run's encoder, task or tokenizer does not fit them.
-  Reads only."""
+  `folder`: where hf_checkpoint.find already found it, if it did. Reads only."""
   if config.get('task', 'classify') == config_base.WORD_VECTORS_TASK:
     raise TransferError(f'init_from={init_from} is a published checkpoint: task '
                         f'{config_base.WORD_VECTORS_TASK!r} cannot start from one')
@@ -154,7 +160,7 @@ def open_published(init_from: str, config) -> Published:
                         f"WordPiece vocabulary: set tokenizer.kind='wordpiece' (it is "
                         f"{config.tokenizer.get('kind', 'sentencepiece')!r})")
   try:
-    checkpoint = hf_checkpoint.read(init_from)
+    checkpoint = hf_checkpoint.read(folder or init_from)
     tokenizer = tok.wordpiece_from(checkpoint.folder)
   except (hf_checkpoint.HFCheckpointError, tok.TokenizerError) as e:
     raise TransferError(f'init_from={init_from}: {e}') from None
@@ -176,8 +182,9 @@ def open_published(init_from: str, config) -> Published:
 def open_source(init_from: str, config):
   """init_from read once and checked against this run: a Published checkpoint or a Pretrained
   workdir (TransferError otherwise). Reads only."""
-  if is_published(init_from):
-    return open_published(init_from, config)
+  published, folder = _find_published(init_from)
+  if published:
+    return open_published(init_from, config, folder)
   return open_pretrained(init_from, config)
 
 
