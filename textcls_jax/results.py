@@ -290,9 +290,8 @@ def reproduction_page(results: Sequence[dict], root: str) -> str:
            'Accuracy %, mean ± std over a row\'s runs. **Test** is the held-out cross-validation '
            'fold or the split held out of train, which no decision looks at, evaluated once on the '
            'checkpoint that **dev** chose. "training" sums the minutes of all of a row\'s runs. '
-           'Each row\'s command is `python -m textcls_jax.reproduce --config=CONFIG:ROW '
-           '--workdir=runs/STEM/ROW`; its file under `results/` has the exact command, commit and '
-           'machine.']
+           'Each row\'s file under `results/` has its exact command (`python -m '
+           'textcls_jax.reproduce --config=CONFIG:ROW --workdir=DIR`), commit and machine.']
   for config in dict.fromkeys(r['config'].partition(':')[0] for r in rows):
     mine = [r for r in rows if r['config'].partition(':')[0] == config]
     lines += ['', f'## {config}', ''] + reproduction_rows(mine) + _notes(mine) + _machines(mine)
@@ -368,7 +367,46 @@ def pretraining_page(results: Sequence[dict], root: str) -> str:
            'recipe and budget as its from-scratch twin (`configs/sentence_families.py`); in '
            'parentheses the gain over that twin. Dev figures and each row\'s provenance are in '
            '[the reproduction rows](reproduction.md).', ''] + _table(header, table)
-  return '\n'.join(lines) + '\n'
+  return '\n'.join(lines + _published_section(results, root, cells)) + '\n'
+
+
+# configs/published_*.py's reproduction rows: a published checkpoint fine-tuned on DATASET.
+_PUBLISHED_CONFIG = re.compile(r'^configs/published_\w+\.py$')
+
+
+def _published_section(results: Sequence[dict], root: str, family_cells: dict) -> list[str]:
+  """Published checkpoints on the same splits, each cell with its margin over the best row of the
+  table above (any family, any starting point) on that dataset."""
+  rows = _ordered(root, [r for r in results if r['kind'] == 'reproduce'
+                         and _PUBLISHED_CONFIG.match(r['config'].partition(':')[0])
+                         and r['name'] in dict(_DATASETS)])
+  if not rows:
+    return []
+  best = {}
+  for (_, _, dataset), r in family_cells.items():
+    best[dataset] = max(best.get(dataset, 0.0), r['test_accuracy']['mean'])
+  by_source = {}
+  for r in rows:
+    by_source.setdefault((r['config'].partition(':')[0], r['init_from']), {})[r['name']] = r
+  table = []
+  for (config, init_from), cells in by_source.items():
+    row = [f'`{init_from}`', f'`{config}`']
+    for dataset, _ in _DATASETS:
+      r = cells.get(dataset)
+      if r is None:
+        row.append('not run')
+        continue
+      cell = pct(r['test_accuracy'])
+      if dataset in best:
+        margin = 100 * (r['test_accuracy']['mean'] - best[dataset])
+        cell += f' ({margin:+.1f})'.replace('-', '−')
+      row.append(cell)
+    table.append(row)
+  header = ('published checkpoint', 'config') + tuple(n for _, n in _DATASETS)
+  return ['', '## Published encoders', '',
+          'The same splits and runs, fine-tuning a published checkpoint with its own recipe '
+          '(the config\'s docstring); in parentheses the margin over the best row above on '
+          'that dataset.', ''] + _table(header, table)
 
 
 def _seeds(runs: Sequence[dict], key: str, fmt: str) -> str:
@@ -393,9 +431,9 @@ def runs_page(results: Sequence[dict], root: str) -> str:
            'split at the final step (not the best of several evaluations); dev also chose these '
            'recipes, so these are not held-out figures (those are the '
            '[reproduction rows](reproduction.md)).', '']
-  lines += _table(('config', 'seeds', 'dev accuracy', 'when', 'data'),
+  lines += _table(('config', 'seeds', 'dev accuracy', 'training', 'when', 'data'),
                   ((f"`{r['config']}`", len(r['runs']), _seeds(r['runs'], 'dev_accuracy', '.3f'),
-                    _when(r), _link(r['_path'])) for r in classify))
+                    _minutes(r['runs']), _when(r), _link(r['_path'])) for r in classify))
   lines += ['', '## Pretraining runs', '',
             'Held-out perplexity at the end of training (MLM; for replaced-token detection the '
             'generator\'s), tokens trained, and minutes of training.', '']
@@ -403,8 +441,7 @@ def runs_page(results: Sequence[dict], root: str) -> str:
                   ((f"`{r['config']}`", r['task'], _seeds(r['runs'], 'step', 'g'),
                     _seeds([{'t': x['tokens'] / 1e6} for x in r['runs'] if x.get('tokens')], 't',
                            '.1f') + (' M' if any(x.get('tokens') for x in r['runs']) else ''),
-                    _seeds(r['runs'], 'perplexity', '.1f'), _seeds(r['runs'], 'train_minutes', 'g')
-                    + (' min' if any(x.get('train_minutes') for x in r['runs']) else ''),
+                    _seeds(r['runs'], 'perplexity', '.1f'), _minutes(r['runs']),
                     _when(r), _link(r['_path'])) for r in pretrain))
   curves = [r for r in pretrain if r.get('curve')]
   if curves:
@@ -412,6 +449,12 @@ def runs_page(results: Sequence[dict], root: str) -> str:
     lines += [f"- `{r['config']}`: " + ', '.join(f'{p:g} @{s:,}' for s, p in r['curve'])
               for r in curves]
   return '\n'.join(lines + _notes(runs, 'config') + _machines(runs)) + '\n'
+
+
+def _minutes(runs: Sequence[dict]) -> str:
+  """Minutes of training per seed ('' where a migrated row kept none)."""
+  return _seeds(runs, 'train_minutes', 'g') + (
+      ' min' if any(x.get('train_minutes') for x in runs) else '')
 
 
 def _num(x, fmt: str) -> str:
@@ -465,17 +508,30 @@ def window_table(cases: Sequence[dict]) -> list[str]:
                  for c in cases))
 
 
+HEADLINE_PUBLISHED = 'configs/published_minilm.py'  # Its rows share kim_cnn_rand.py's splits.
+
+
 def headline(results: Sequence[dict], root: str) -> str:
-  """README's table: Kim's (2014) CNN-rand reproduced, and with our own word vectors."""
-  rows = {r['name']: r for r in results
-          if r['kind'] == 'reproduce' and r['config'].startswith('configs/kim_cnn_rand.py:')}
+  """README's table: Kim's (2014) CNN-rand reproduced, with our own word vectors, and a published
+  encoder (all-MiniLM-L6-v2) fine-tuned on the same splits (its runs named where they differ)."""
+  def rows_of(config):
+    return {r['name']: r for r in results
+            if r['kind'] == 'reproduce' and r['config'].startswith(config + ':')}
+  rows, published = rows_of('configs/kim_cnn_rand.py'), rows_of(HEADLINE_PUBLISHED)
   names = [n for n in _variant_order(root, 'configs/kim_cnn_rand.py')
            if n in rows and not n.endswith('_word2vec')]
+
+  def published_cell(n):
+    if n not in published:
+      return ''
+    label = runs_label(published[n])
+    return pct(published[n]['test_accuracy']) + (
+        f' ({label})' if label != runs_label(rows[n]) else '')
   table = _table(('dataset', 'runs', 'CNN-rand, test', 'with our word vectors, test',
-                  'read against (published)'),
+                  'all-MiniLM-L6-v2 fine-tuned, test', 'read against (published)'),
                  ((n, runs_label(rows[n]), pct(rows[n]['test_accuracy']),
                    pct(rows[f'{n}_word2vec']['test_accuracy']) if f'{n}_word2vec' in rows else '',
-                   rows[n]['reference']) for n in names))
+                   published_cell(n), rows[n]['reference']) for n in names))
   return '\n'.join(table)
 
 
