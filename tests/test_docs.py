@@ -43,7 +43,7 @@ def test_the_docs_build_with_warnings_as_errors(tmp_path):
       cwd=REPO, capture_output=True, text=True, timeout=300)
   assert build.returncode == 0, f'sphinx-build failed:\n{build.stderr[-6000:]}'
   assert (out / 'index.html').exists()
-  for name in ('quickstart', 'pretrain_then_finetune', 'reproduce_and_scale'):
+  for name in ('quickstart', 'pretrain_then_finetune', 'reproduce_and_scale', 'published_encoder'):
     page = out / '_notebooks' / f'{name}.html'
     assert page.exists(), f'the notebook colab/{name}.ipynb was not rendered'
   for guide in ('data', 'configs_and_reproduction', 'pretraining', 'devices_and_hosts',

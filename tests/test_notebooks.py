@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO, make_corpus
 
 COLAB = REPO / 'colab'
-NOTEBOOKS = ('quickstart', 'pretrain_then_finetune', 'reproduce_and_scale')
+NOTEBOOKS = ('quickstart', 'pretrain_then_finetune', 'reproduce_and_scale', 'published_encoder')
 PYPROJECT = tomllib.loads((REPO / 'pyproject.toml').read_text())
 
 
@@ -22,7 +22,7 @@ def _cells(notebook):
   return [(c.cell_type, c.source, c.metadata.get('tags', [])) for c in notebook.cells]
 
 
-def test_colab_holds_the_three_notebooks_as_jupytext_pairs():
+def test_colab_holds_the_notebooks_as_jupytext_pairs():
   assert sorted(p.stem for p in COLAB.glob('*.py')) == sorted(NOTEBOOKS)
   assert sorted(p.stem for p in COLAB.glob('*.ipynb')) == sorted(NOTEBOOKS)
 
@@ -119,3 +119,28 @@ def test_reproduce_and_scale_runs(data_dir, tmp_path):
   assert f'Resuming from step {stopped[1]}' in text
   assert 'The same last dev evaluation as the uninterrupted run: True' in text
   assert images == 1
+
+
+def test_published_encoder_runs(data_dir, tmp_path):
+  pytest.importorskip('transformers')
+  from test_published_encoder import VOCAB, _save_bert  # A tiny random-weight BertModel folder.
+  source = _save_bert(tmp_path / 'bert')
+  work = tmp_path / 'run'
+  # Not _small's tokenizer size: the tokenizer is the checkpoint's WordPiece vocabulary.
+  text, images = _run('published_encoder', tmp_path, INIT_FROM=source, NUM_STEPS=20,
+                      WORKDIR=str(work),
+                      OVERRIDES={'data.source': f'tsv:{data_dir}', 'data.eval_split': 'dev',
+                                 'data.max_len': 16, 'train.batch_size': 16})
+  assert re.search(r'2 layers x 32 wide, 4 heads, MLP 64, 64 positions; WordPiece vocabulary of '
+                   rf'{len(VOCAB)}; 0\.\d M parameters', text), text
+  cls, sep = VOCAB.index('[CLS]'), VOCAB.index('[SEP]')
+  assert re.search(rf'^\[CLS\]:{cls} .* \[SEP\]:{sep}$', text, re.M), text
+  keys = re.search(r'^model keys set from the checkpoint: (.*)$', text, re.M)[1]
+  assert "'hidden_dim': 32" in keys and "'num_layers': 2" in keys and "'max_len': 64" in keys
+  assert re.search(r'dev accuracy [01]\.\d{4}, macro-F1 [01]\.\d{4} over 100 sentences', text)
+  assert 'step 20:' in text
+  for sentence in ('A gorgeous, witty, seductive movie!',
+                   "I didn't expect much, and it still disappointed me."):
+    assert re.search(rf'^ +(neg|pos) \{{.*\}}  {re.escape(sentence)}$', text, re.M), text
+  assert images == 1  # The learning curves.
+  assert (work / 'tokenizer' / 'vocab.txt').read_text().split('\n')[:-1] == VOCAB
