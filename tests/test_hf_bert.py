@@ -196,6 +196,32 @@ def test_a_hub_name_resolves_from_the_local_cache(bert, tmp_path, monkeypatch):
   assert '\n' not in str(e.value)
 
 
+@pytest.mark.parametrize('repo_files, weights', [
+    (['model.safetensors', 'pytorch_model.bin', 'onnx/model.onnx'], ['model*.safetensors']),
+    (['pytorch_model.bin', 'tf_model.h5'], ['pytorch_model.bin']),
+])
+def test_a_hub_download_takes_the_tokenizer_settings_and_one_set_of_weights(
+    bert, monkeypatch, repo_files, weights):
+  """Where there is a network: config, vocab.txt and tokenizer_config.json (a cased model's
+  settings), and the safetensors where the repository has them, else pytorch_model.bin."""
+  import huggingface_hub
+  _, folder = bert
+  asked = []
+  def snapshot_download(name, local_files_only=False, allow_patterns=()):
+    if local_files_only:
+      raise huggingface_hub.errors.LocalEntryNotFoundError('not cached')
+    asked.append(list(allow_patterns))
+    return folder
+  monkeypatch.setattr(huggingface_hub, 'snapshot_download', snapshot_download)
+  monkeypatch.setattr(huggingface_hub, 'list_repo_files',
+                      lambda name: ['config.json', 'vocab.txt', 'tokenizer_config.json'] + repo_files)
+  assert hf_checkpoint.read('hf:someone/tiny-bert').folder == folder
+  [patterns] = asked
+  assert {'config.json', 'vocab.txt', 'tokenizer_config.json'} <= set(patterns)
+  assert [p for p in patterns if 'safetensors' in p or p.endswith('.bin')] == (
+      weights + (['model.safetensors.index.json'] if 'safetensors' in weights[0] else []))
+
+
 # --- One line each, before anything is read into a model.
 
 def _one_line(source) -> str:

@@ -32,7 +32,11 @@ SAFETENSORS_INDEX = 'model.safetensors.index.json'
 TORCH_BIN = 'pytorch_model.bin'
 PACKAGE_SUBFOLDERS = ('model', '')  # Where an installed package keeps its checkpoint.
 HUB_PREFIX = 'hf:'  # 'hf:ORG/NAME': a hub name, never a local path.
-_HUB_PATTERNS = [CONFIG, VOCAB, '*.safetensors', SAFETENSORS_INDEX, TORCH_BIN]
+TOKENIZER_CONFIG = 'tokenizer_config.json'  # Casing, accents: data/wordpiece.py reads it.
+# What a run reads of a hub snapshot: a cased model's tokenizer settings included, and one set of
+# weights (model*.safetensors leaves out the ONNX and other exports that many repositories carry).
+_HUB_FILES = [CONFIG, VOCAB, TOKENIZER_CONFIG]
+_HUB_PATTERNS = _HUB_FILES + ['model*.safetensors', SAFETENSORS_INDEX, TORCH_BIN]
 
 
 class Checkpoint(NamedTuple):
@@ -108,7 +112,11 @@ def _hub_folder(name: str) -> str:
     return cached
   import huggingface_hub  # Only hub names need it.
   try:
-    return huggingface_hub.snapshot_download(name, allow_patterns=_HUB_PATTERNS)
+    # The safetensors where the repository has them, else pytorch_model.bin: never both.
+    files = huggingface_hub.list_repo_files(name)
+    weights = (['model*.safetensors', SAFETENSORS_INDEX]
+               if any(f.endswith('.safetensors') and '/' not in f for f in files) else [TORCH_BIN])
+    return huggingface_hub.snapshot_download(name, allow_patterns=_HUB_FILES + weights)
   except Exception as e:
     raise HFCheckpointError(
         f'{name}: not a folder, an installed package that ships a checkpoint, or a hub model in '
