@@ -6,9 +6,10 @@ latest checkpoint into the new run's fresh parameters (and, when both runs pretr
 objective, the objective's head too: continued pretraining, e.g. on the task's own text). The new
 run's encoder must be the same network as the pretrained one: the same family and the same sizes.
 Settings that do not change the parameters (dropout rates, pooling, compute dtype, the heads) may
-differ. Anything else is refused with the list of differences. A word2vec workdir (textcls_jax/
-word2vec.py) gives its word vectors to the token embedding of any family of their width, and
-nothing else.
+differ. Anything else is refused with the list of differences. tokenizer.kind must be the kind of
+the workdir's tokenizer (a workdir that continued a published checkpoint's MLM holds its WordPiece
+vocabulary). A word2vec workdir (textcls_jax/word2vec.py) gives its word vectors to the token
+embedding of any family of their width, and nothing else.
 
 init_from may instead name a published HuggingFace checkpoint (hf_checkpoint.py, models/hf_bert.py).
 The rule that tells the two apart (`is_published`), reading local files only: a URL (gs://...) is a
@@ -21,7 +22,8 @@ For a published checkpoint (`open_published`, before anything is written): confi
 the checkpoint's encoder, the Transformer family with its sizes and its BERT keys (block_norm
 'post', activation, layer_norm_eps, type_vocab_size, pooler, max_len as max_position_embeddings:
 config_base.bert_model), so that a config says exactly what it trains; every difference is named
-in one line, as for a workdir, and the same FREE_KEYS may differ. tokenizer.kind must be
+in one line, as for a workdir, with the bert_model call that states the checkpoint (ELECTRA's
+pooler=False and embed_dim included), and the same FREE_KEYS may differ. tokenizer.kind must be
 'wordpiece' (tokenizer.vocab_file '' or the checkpoint's own vocabulary): the checkpoint's vocab.txt
 and tokenizer_config.json become the workdir's tokenizer/, so that a resumed run, `predict` and a
 later init_from of the new workdir need the checkpoint no more. The encoder's parameters come from
@@ -75,13 +77,14 @@ def pretrained_tokenizer_path(init_from: str) -> str:
 
 
 def check_compatible(init_from: str, pretrained_model: dict, model: dict,
-                     theirs: str = 'pretrained') -> None:
+                     theirs: str = 'pretrained', fix: str = '') -> None:
   """Raises TransferError naming every encoder setting that differs (`theirs`: what the other side
-  is called in the message)."""
+  is called in the message; `fix`: appended to it, e.g. the config that would fit)."""
+  fix = f'; {fix}' if fix else ''
   if pretrained_model.get('name') != model.get('name'):
     raise TransferError(
         f'init_from={init_from} holds a {pretrained_model.get("name")!r} encoder, but this config '
-        f'builds a {model.get("name")!r} encoder (model.name)')
+        f'builds a {model.get("name")!r} encoder (model.name){fix}')
   # A key one side lacks takes the encoder's default, so a workdir written before the key existed
   # still loads into a config that leaves it at that default.
   defaults = models.encoder_defaults(model.get('name'))
@@ -94,7 +97,19 @@ def check_compatible(init_from: str, pretrained_model: dict, model: dict,
   if differences:
     one = 'the pretrained one' if theirs == 'pretrained' else f"the {theirs}'s"
     raise TransferError(f'init_from={init_from}: the encoder differs from {one}: '
-                        + '; '.join(differences))
+                        + '; '.join(differences) + fix)
+
+
+def bert_model_call(checkpoint_model: dict) -> str:
+  """The config_base.bert_model call that states a published checkpoint's encoder (its keys as
+  hf_bert.model_keys gives them): the sizes, and each other encoder key where it differs from
+  bert_model's default (ELECTRA's pooler=False and embed_dim, a max_len other than 512)."""
+  sizes = ('hidden_dim', 'num_layers', 'num_heads', 'mlp_dim')
+  default = config_base.bert_model(*(checkpoint_model[k] for k in sizes)).to_dict()
+  extra = [f'{k}={v!r}' for k, v in sorted(checkpoint_model.items())
+           if k not in sizes and k != 'name' and k not in FREE_KEYS and default.get(k) != v]
+  return ('config_base.bert_model(' + ', '.join(
+      [f'{k}={checkpoint_model[k]}' for k in sizes] + extra) + ')')
 
 
 def check_width(init_from: str, pretrained_model: dict, model: dict) -> None:
@@ -164,7 +179,8 @@ def open_published(init_from: str, config, folder: Optional[str] = None) -> Publ
     tokenizer = tok.wordpiece_from(checkpoint.folder)
   except (hf_checkpoint.HFCheckpointError, tok.TokenizerError) as e:
     raise TransferError(f'init_from={init_from}: {e}') from None
-  check_compatible(init_from, checkpoint.model, config.model.to_dict(), theirs='checkpoint')
+  check_compatible(init_from, checkpoint.model, config.model.to_dict(), theirs='checkpoint',
+                   fix=f'model = {bert_model_call(checkpoint.model)} states this checkpoint')
   if tokenizer.vocab_size != checkpoint.vocab_size:
     raise TransferError(f'init_from={init_from}: its vocab.txt has {tokenizer.vocab_size} tokens '
                         f'but its token embedding {checkpoint.vocab_size} rows')
@@ -189,19 +205,26 @@ def open_source(init_from: str, config):
 
 
 def open_pretrained(init_from: str, config) -> Pretrained:
-  """Reads init_from's config and tokenizer; raises TransferError if this run's encoder or its
-  tokenizer.model_path does not fit them. Reads only."""
+  """Reads init_from's config and tokenizer; raises TransferError if this run's encoder, its
+  tokenizer.kind or a tokenizer.model_path / vocab_file it names does not fit them. Reads only."""
   pretrained = Pretrained.read(init_from)
   if pretrained.config.get('task') == config_base.WORD_VECTORS_TASK:
     check_width(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
   else:
     check_compatible(init_from, pretrained.config.model.to_dict(), config.model.to_dict())
-  given = config.tokenizer.model_path
-  if given and (tok.from_source(given).fingerprint()
-                != tok.load(pretrained.tokenizer_path).fingerprint()):
-    raise TransferError(
-        f'tokenizer.model_path={given} is not the tokenizer of init_from={init_from}; leave '
-        'tokenizer.model_path empty to use the pretrained one')
+  theirs = tok.load(pretrained.tokenizer_path)
+  # As for a published checkpoint, the config states the tokenizer it trains with: a workdir's
+  # config.json must not say SentencePiece while its tokenizer/ holds a WordPiece vocabulary.
+  kind = config.tokenizer.get('kind', 'sentencepiece')
+  if kind != theirs.kind:
+    raise TransferError(f'init_from={init_from} holds a {theirs.kind} tokenizer: set '
+                        f'tokenizer.kind={theirs.kind!r} (it is {kind!r})')
+  for key, read in (('model_path', tok.from_source), ('vocab_file', tok.wordpiece_from)):
+    given = config.tokenizer.get(key, '')
+    if given and read(given).fingerprint() != theirs.fingerprint():
+      raise TransferError(
+          f'tokenizer.{key}={given} is not the tokenizer of init_from={init_from}; leave '
+          f'tokenizer.{key} empty to use the pretrained one')
   return pretrained
 
 

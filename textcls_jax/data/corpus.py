@@ -1,8 +1,10 @@
 """Pretraining input: unlabeled text, tokenized once into a packed token array, cut into windows.
 
 Each source is tokenized into one int32 stream in which every document starts with [CLS] (so document
-boundaries are marked inside packed windows) and cached in the workdir as `corpus/<name>.npy`, as
-nanoGPT does. A training sequence is a window of `seq_len` consecutive tokens: no step is padding.
+boundaries are marked inside packed windows), ends with [SEP] where the tokenizer has one
+(WordPiece: a document then reads as the classifier's `[CLS] text [SEP]` rows do), and is cached in
+the workdir as `corpus/<name>.npy`, as nanoGPT does. A training sequence is a window of `seq_len`
+consecutive tokens: no step is padding.
 
 The batch stream is a pure function of (seed, step), like the classification one: source i supplies a
 fixed share n_i of every global batch (from `weights`), and reads the windows of its epoch e in the
@@ -56,11 +58,13 @@ def read_texts(spec: str, *, text_field: str = 'text', tfds_data_dir: Optional[s
 
 def tokenize_to_array(texts: Iterator[str], tokenizer: tok.Tokenizer,
                       chunk: int = 4096) -> np.ndarray:
-  """Texts -> int32 [N] stream: [CLS] doc1 [CLS] doc2 ... ([CLS]: the tokenizer's)."""
+  """Texts -> int32 [N] stream: [CLS] doc1 [CLS] doc2 ..., or [CLS] doc1 [SEP] [CLS] doc2 [SEP] ...
+  for a tokenizer with a [SEP] (the special ids are the tokenizer's)."""
   parts, buffer = [], []
+  sep = [] if tokenizer.special.sep is None else [tokenizer.special.sep]
   def flush():
     for ids in tokenizer.encode_batch(buffer):
-      parts.append(np.asarray([tokenizer.special.cls] + ids, np.int32))
+      parts.append(np.asarray([tokenizer.special.cls] + ids + sep, np.int32))
     buffer.clear()
   for text in texts:
     buffer.append(text)
