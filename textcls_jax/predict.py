@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Sequence, Union
+from typing import Any, NamedTuple, Sequence, Union
 
 from absl import app
 from absl import flags
@@ -31,6 +31,63 @@ def probabilities(apply_fn, compiler_options: dict | None = None):
   import jax
   return jax.jit(lambda params, tokens: jax.nn.softmax(apply_fn({'params': params}, tokens)),
                  compiler_options=compiler_options or None)
+
+
+class Trained(NamedTuple):
+  """A trained classifier as a workdir holds it."""
+  config: Any  # ml_collections.ConfigDict: the workdir's config.json.
+  tokenizer: Any  # data/tokenizer.py's, loaded from the workdir's tokenizer/.
+  labels: Any  # data/sources.py's LabelVocab: labels.json.
+  model: Any  # The Classifier (flax module) that the config builds.
+  params: dict  # Its parameters at `step`: {'encoder': {...}, 'head': {...}}.
+  step: int
+
+
+def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
+  """A classification workdir's config, tokenizer, labels, model and the parameters of one
+  checkpoint: 'best' (by the config's checkpoint.best_metric), 'latest', or a step number. Turns
+  on the config's compilation cache first, as a run does.
+
+  Raises FileNotFoundError for a folder that is not a workdir or has no checkpoint, ValueError
+  for a workdir not trained to classify."""
+  import ml_collections
+
+  from textcls_jax import checkpoint as ckpt_lib
+  from textcls_jax import compile_cache
+  from textcls_jax import models
+  from textcls_jax import train_state
+  from textcls_jax import workdir as wd
+  from textcls_jax.data import sources
+  from textcls_jax.data import tokenizer as tok
+
+  saved = wd.read_config(workdir)
+  if saved is None:
+    raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
+  config = ml_collections.ConfigDict(saved)
+  compile_cache.enable(config.get('compilation_cache', ''))
+  tokenizer = tok.load(wd.join(workdir, wd.TOKENIZER_DIR))
+  labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))
+  if config.get('task', 'classify') != 'classify':
+    raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
+  model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels),
+                                             pad_id=tokenizer.special.pad)
+  checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
+                                      best_metric=config.checkpoint.best_metric,
+                                      best_mode=config.checkpoint.best_mode, read_only=True)
+  try:
+    if checkpoint == 'best':
+      step = checkpoints.best_step()
+    elif checkpoint == 'latest':
+      step = checkpoints.latest_step()
+    else:
+      step = int(checkpoint)
+    if step is None:
+      raise FileNotFoundError(f'{workdir}: no checkpoint yet')
+    item, _ = checkpoints.restore(
+        step, train_state.abstract_checkpoint_item(config, model, init_inputs))
+  finally:
+    checkpoints.close()
+  return Trained(config, tokenizer, labels, model, train_state.params_of(item), step)
 
 
 class Predictor:
@@ -47,44 +104,9 @@ class Predictor:
   @classmethod
   def from_workdir(cls, workdir: str, checkpoint: Union[str, int] = 'best') -> 'Predictor':
     """checkpoint: 'best' (by the config's checkpoint.best_metric), 'latest', or a step number."""
-    import ml_collections
-
-    from textcls_jax import checkpoint as ckpt_lib
-    from textcls_jax import compile_cache
-    from textcls_jax import models
-    from textcls_jax import train_state
-    from textcls_jax import workdir as wd
-    from textcls_jax.data import sources
-    from textcls_jax.data import tokenizer as tok
-
-    saved = wd.read_config(workdir)
-    if saved is None:
-      raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
-    config = ml_collections.ConfigDict(saved)
-    compile_cache.enable(config.get('compilation_cache', ''))
-    tokenizer = tok.load(wd.join(workdir, wd.TOKENIZER_DIR))
-    labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))
-    if config.get('task', 'classify') != 'classify':
-      raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
-    model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels),
-                                               pad_id=tokenizer.special.pad)
-    checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
-                                        best_metric=config.checkpoint.best_metric,
-                                        best_mode=config.checkpoint.best_mode, read_only=True)
-    try:
-      if checkpoint == 'best':
-        step = checkpoints.best_step()
-      elif checkpoint == 'latest':
-        step = checkpoints.latest_step()
-      else:
-        step = int(checkpoint)
-      if step is None:
-        raise FileNotFoundError(f'{workdir}: no checkpoint yet')
-      item, _ = checkpoints.restore(
-          step, train_state.abstract_checkpoint_item(config, model, init_inputs))
-    finally:
-      checkpoints.close()
-    return cls(config, tokenizer, labels, model.apply, train_state.params_of(item), step)
+    trained = restore(workdir, checkpoint)
+    return cls(trained.config, trained.tokenizer, trained.labels, trained.model.apply,
+               trained.params, trained.step)
 
   def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
     """Texts -> one dict per text, in the input's order: label, and probabilities by label name.

@@ -1,5 +1,7 @@
 """HuggingFace BERT-family checkpoints in our Transformer: their config.json as our config.model
-keys, and their tensors as our parameters, by one table (`weight_table`).
+keys, and their tensors as our parameters, by one table (`weight_table`); and back, a classifier as
+BertForSequenceClassification (`hf_config`, `to_hf`: the same table read the other way), for
+textcls_jax/export.py.
 
 Pure: dicts of numpy arrays in, dicts of numpy arrays out (textcls_jax/hf_checkpoint.py finds and
 reads the files). Supported `model_type`s (`SUPPORTED`):
@@ -13,6 +15,9 @@ BertForSequenceClassification's `classifier` is a Dense over the pooled output a
 which is our ClassificationHead with hidden_dim 0 ('head/out'): it loads. Heads with no
 counterpart here (BERT's MLM and next-sentence heads `cls.*`, ELECTRA's discriminator head and its
 classification head with a GELU hidden layer) are listed as skipped, never loaded.
+
+The way back writes only 'bert': a classifier whose encoder BERT's architecture holds
+(`bert_mismatches` names each key that it does not).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from textcls_jax.models.transformer import TransformerEncoder
 SUPPORTED = ('bert', 'electra')
 # HF `hidden_act` -> our `activation` ('gelu' is exact; the other two are the tanh approximation).
 ACTIVATIONS = {'gelu': 'gelu', 'gelu_new': 'gelu_tanh', 'gelu_pytorch_tanh': 'gelu_tanh'}
+# Ours -> HF's, for export: 'gelu_new' is the tanh approximation's oldest name, read by every
+# transformers version.
+HF_ACTIVATIONS = {'gelu': 'gelu', 'gelu_tanh': 'gelu_new'}
 # Tensors read but not loaded, by name pattern (after the model prefix is taken off): the heads we
 # have no counterpart for, and buffers older checkpoints saved.
 SKIPPED = (r'^cls\.', r'^discriminator_predictions\.', r'^generator_', r'^classifier\.dense\.',
@@ -41,32 +49,37 @@ class HFCheckpointError(ValueError):
 
 
 class Transform(NamedTuple):
-  """How an HF tensor becomes ours: `apply(theirs, our_shape)`, and the HF shape that our shape
-  asks for, `their_shape(our_shape)`."""
+  """How an HF tensor becomes ours: `apply(theirs, our_shape)`; the HF shape that our shape asks
+  for, `their_shape(our_shape)`; and the way back, `invert(ours)` -> theirs (exact: transposes and
+  reshapes only)."""
   apply: Callable
   their_shape: Callable
+  invert: Callable
 
 
 def _same():
-  return Transform(lambda t, shape: t, lambda shape: tuple(shape))
+  return Transform(lambda t, shape: t, lambda shape: tuple(shape), lambda a: a)
 
 
 def _linear():  # torch Linear weight [out, in] -> our kernel [in, out].
-  return Transform(lambda t, shape: t.T, lambda shape: tuple(shape[::-1]))
+  return Transform(lambda t, shape: t.T, lambda shape: tuple(shape[::-1]), lambda a: a.T)
 
 
 def _to_heads():  # query/key/value weight [heads * head_dim, M] -> our kernel [M, heads, head_dim].
   return Transform(lambda t, shape: t.T.reshape(shape),
-                   lambda shape: (int(np.prod(shape[1:])), shape[0]))
+                   lambda shape: (int(np.prod(shape[1:])), shape[0]),
+                   lambda a: a.reshape(a.shape[0], -1).T)
 
 
 def _heads_bias():  # [heads * head_dim] -> [heads, head_dim].
-  return Transform(lambda t, shape: t.reshape(shape), lambda shape: (int(np.prod(shape)),))
+  return Transform(lambda t, shape: t.reshape(shape), lambda shape: (int(np.prod(shape)),),
+                   lambda a: a.reshape(-1))
 
 
 def _from_heads():  # attention output weight [M, heads * head_dim] -> kernel [heads, head_dim, M].
   return Transform(lambda t, shape: t.T.reshape(shape),
-                   lambda shape: (shape[-1], int(np.prod(shape[:-1]))))
+                   lambda shape: (shape[-1], int(np.prod(shape[:-1]))),
+                   lambda a: a.reshape(-1, a.shape[-1]).T)
 
 
 def weight_table(num_layers: int, embed_proj: bool, pooler: bool, head: bool) -> list:
@@ -163,9 +176,11 @@ def _flat_shapes(tree, prefix: str) -> dict:
 
 
 def expected_shapes(keys: dict, vocab_size: int, num_labels: int = 0) -> dict:
-  """Our parameter path -> shape, for the encoder of `keys` (model_keys' output) and, with
-  num_labels, the classification head; from the modules themselves (nothing is computed)."""
-  fields = {k: v for k, v in keys.items() if k not in ('name', 'head_hidden_dim', 'head_dropout')}
+  """Our parameter path -> shape, for the encoder of `keys` (model_keys' output, or a workdir's
+  config.model, whose head keys are left out) and, with num_labels, the classification head; from
+  the modules themselves (nothing is computed)."""
+  fields = {k: v for k, v in keys.items()
+            if k not in ('name', 'head_hidden_dim', 'head_dropout', 'tie_embeddings')}
   encoder = TransformerEncoder(vocab_size=vocab_size, **fields)
   tokens = jnp.zeros((1, 2), jnp.int32)
   shapes = _flat_shapes(jax.eval_shape(encoder.init, jax.random.PRNGKey(0), tokens,
@@ -234,3 +249,106 @@ def convert(tensors: dict, hf_config: dict) -> Converted:
       node = node.setdefault(part, {})
     node[leaf] = value
   return Converted(tree, keys, vocab_size, num_labels, skipped)
+
+
+# What BertForSequenceClassification is, in our config.model keys: each key that must hold one
+# value, and the reason, for bert_mismatches' message.
+_BERT_ARCHITECTURE = (
+    ('block_norm', 'post', 'post-LayerNorm blocks'),
+    ('pooling', 'cls', "the [CLS] position's output"),
+    ('pooler', True, "BERT's pooler"),
+    ('embed_norm', True, 'a LayerNorm on the embeddings'),
+    ('embed_dim', 0, 'no embedding projection'),
+    ('head_hidden_dim', 0, 'one Dense as the classifier'),
+)
+
+
+def bert_mismatches(model: dict) -> list:
+  """Each config.model key (a dict, or a ConfigDict) whose value BertForSequenceClassification
+  cannot express, as 'model.KEY VALUE (BERT has ...)'; [] for a model it holds whole."""
+  name = model.get('name')
+  if name != 'transformer':
+    return [f"model.name {name!r} (BERT is a Transformer)"]
+  found = [f'model.{key} {model.get(key)!r} (BERT has {why}: {want!r})'
+           for key, want, why in _BERT_ARCHITECTURE if model.get(key) != want]
+  if not model.get('type_vocab_size'):
+    found.append(f"model.type_vocab_size {model.get('type_vocab_size')!r} (BERT has a "
+                 'token-type embedding: at least 1)')
+  if model.get('activation') not in HF_ACTIVATIONS:
+    found.append(f"model.activation {model.get('activation')!r} (only "
+                 f'{", ".join(HF_ACTIVATIONS)})')
+  return found
+
+
+def _check_bert(keys: dict) -> None:
+  problems = bert_mismatches(keys)
+  if problems:
+    raise HFCheckpointError('BertForSequenceClassification cannot express this model: '
+                            + '; '.join(problems))
+
+
+def hf_config(keys: dict, vocab_size: int, labels, pad_token_id: int) -> dict:
+  """Our config.model keys -> BertForSequenceClassification's config.json (a dict): the inverse of
+  `model_keys` (model_keys(hf_config(keys, ...)) gives `keys` back).
+
+  labels: the class names, in id order (id2label, label2id). pad_token_id: the tokenizer's [PAD].
+  Raises HFCheckpointError (one line) where `bert_mismatches` finds a key BERT cannot express.
+  """
+  _check_bert(keys)
+  labels = [str(name) for name in labels]
+  return {
+      'architectures': ['BertForSequenceClassification'],
+      'model_type': 'bert',
+      'vocab_size': int(vocab_size),
+      'hidden_size': keys['hidden_dim'],
+      'num_hidden_layers': keys['num_layers'],
+      'num_attention_heads': keys['num_heads'],
+      'intermediate_size': keys['mlp_dim'],
+      'hidden_act': HF_ACTIVATIONS[keys['activation']],
+      'hidden_dropout_prob': keys['dropout'],
+      'attention_probs_dropout_prob': keys['attention_dropout'],
+      'classifier_dropout': keys['head_dropout'],
+      'max_position_embeddings': keys['max_len'],
+      'type_vocab_size': keys['type_vocab_size'],
+      'layer_norm_eps': keys['layer_norm_eps'],
+      'position_embedding_type': 'absolute',
+      'initializer_range': 0.02,  # BERT's; read only by a fresh initialization.
+      'pad_token_id': int(pad_token_id),
+      'id2label': {str(i): name for i, name in enumerate(labels)},
+      'label2id': {name: i for i, name in enumerate(labels)},
+      'problem_type': 'single_label_classification',
+  }
+
+
+def to_hf(params: dict, keys: dict, vocab_size: int, num_labels: int) -> dict:
+  """Our classifier's parameters ({'encoder': {...}, 'head': {...}}, arrays of any kind) -> its
+  tensors as BertForSequenceClassification names them ('bert.' before the encoder's,
+  'classifier.weight' [num_labels, H] and 'classifier.bias' [num_labels]): float32, C-contiguous
+  numpy arrays, by `weight_table` read backwards.
+
+  Raises HFCheckpointError for a model BERT cannot express (bert_mismatches) or parameters that
+  are not the model's of `keys` (each missing, unexpected and misshapen one, in one line).
+  """
+  _check_bert(keys)
+  shapes = expected_shapes(keys, vocab_size, num_labels)
+  ours = {path: np.asarray(leaf) for path, leaf in _flat_leaves(params).items()}
+  table = weight_table(keys['num_layers'], embed_proj=False, pooler=True, head=True)
+  missing = sorted(set(shapes) - set(ours))
+  unexpected = sorted(set(ours) - set(shapes))
+  misshapen = [f'{path} {ours[path].shape} (expected {shapes[path]})' for path in sorted(shapes)
+               if path in ours and tuple(ours[path].shape) != shapes[path]]
+  found = [f'{what} ({len(paths)}): {", ".join(paths)}'
+           for what, paths in (('missing', missing), ('unexpected', unexpected),
+                               ('misshapen', misshapen)) if paths]
+  if found:
+    raise HFCheckpointError('the parameters are not those of the model to export: '
+                            + '; '.join(found))
+  return {(name if name.startswith('classifier.') else 'bert.' + name):
+          np.ascontiguousarray(transform.invert(ours[path].astype(np.float32)))
+          for name, path, transform in table}
+
+
+def _flat_leaves(tree) -> dict:
+  """'encoder/block_0/attn/query/kernel' -> leaf, for nested dicts (or any pytree of dicts)."""
+  leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+  return {'/'.join(str(getattr(k, 'key', k)) for k in path): leaf for path, leaf in leaves}
