@@ -173,7 +173,7 @@ def test_every_rule_is_exercised_on_the_command_line_or_in_process():
 # Keys whose only rule is their type, which the command line enforces itself (ml_collections
 # refuses a value of another type), and booleans, which it cannot mistype either.
 STRING_ONLY = {'init_from', 'data.eval_split', 'data.text_field', 'data.label_field',
-               'data.tfds_data_dir', 'tokenizer.model_path', 'data.text_join',
+               'data.tfds_data_dir', 'tokenizer.model_path', 'data.text_join', 'data.pair_field',
                'data.label_names_file', 'reproduce.reference'}
 IN_PROCESS = {'model.bidirectional': 1, 'model.embed_norm': 'yes', 'model.tie_embeddings': None,
               'init_from': 3, 'data.corpus_eval': 5, 'tokenizer.model_path': None,

@@ -131,6 +131,32 @@ def test_a_sequence_classifier_loads_with_its_head_and_equals_transformers_logit
   assert diff <= TOLERANCE
 
 
+def test_sentence_pair_token_types_equal_transformers_on_a_sequence_classifier(tmp_path):
+  """Token types 0 then 1 (BERT's `[CLS] a [SEP] b [SEP]`, padding 0) reach the type embedding
+  as transformers' token_type_ids do; types all 0 would give other logits."""
+  config = _tiny('bert')
+  config.num_labels = 2
+  model = _randomized(transformers.BertForSequenceClassification(config))
+  checkpoint = hf_checkpoint.read(_save(model, tmp_path))
+  classifier = models.build_classifier(ml_collections.ConfigDict(checkpoint.model),
+                                       checkpoint.vocab_size, checkpoint.num_labels, pad_id=0)
+  tokens, mask = _batch(seed=2)
+  types = np.zeros_like(tokens)
+  for row, (n, second) in enumerate(zip(LENGTHS, (5, 3, 1))):
+    types[row, n - second:n] = 1
+  with jax.default_matmul_precision('highest'):
+    logits = classifier.apply({'params': checkpoint.params}, tokens, token_types=types)
+    single = classifier.apply({'params': checkpoint.params}, tokens)
+  with torch.no_grad():
+    theirs = model(input_ids=torch.tensor(tokens, dtype=torch.long),
+                   attention_mask=torch.tensor(mask, dtype=torch.long),
+                   token_type_ids=torch.tensor(types, dtype=torch.long)).logits
+  diff = _max_diff(logits, theirs)
+  print('bert pair classifier logits max abs diff:', diff)
+  assert diff <= TOLERANCE
+  assert np.abs(np.asarray(single) - np.asarray(logits)).max() > 1e-3
+
+
 def test_an_electra_discriminator_equals_transformers_electra_model(tmp_path):
   model = _randomized(transformers.ElectraForPreTraining(_tiny('electra')))
   checkpoint = hf_checkpoint.read(_save(model, tmp_path))

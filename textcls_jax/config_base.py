@@ -85,6 +85,10 @@ def _data_section() -> ml_collections.ConfigDict:
   s.eval_split = 'validation'  # '' carves a dev split from train (dev_fraction, split_seed).
   s.text_field = 'sentence'  # 'title+description' joins columns (or JSON fields) ...
   s.text_join = ' '  # ... with this between them.
+  # Sentence pairs: the second text's column (field, feature; joined as text_field is), encoded as
+  # BERT does, `[CLS] text [SEP] pair [SEP]` with token types 0 and 1 (the longer side truncated
+  # first). '' for single texts.
+  s.pair_field = ''
   s.label_field = 'label'
   # CSV/TSV: the first row names the columns; False: no header row, columns named by position
   # from 0 (text_field='1+2', label_field='0').

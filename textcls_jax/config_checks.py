@@ -132,6 +132,7 @@ RULES: dict[str, Rule] = {
     'data.dev_fraction': OPEN_FRACTION,
     'data.split_seed': NON_NEGATIVE_INT,
     'data.text_join': STRING,
+    'data.pair_field': STRING,
     'data.header': BOOL,
     'data.label_names': (lambda v: isinstance(v, (tuple, list)) and all(
         isinstance(n, str) and n for n in v) and len(set(v)) == len(v),
@@ -302,6 +303,15 @@ def problems(config) -> list[str]:
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
   wordpiece = flat.get('tokenizer.kind') == 'wordpiece'
+  if flat.get('data.pair_field'):  # BERT's pair encoding: a [SEP], and token-type embeddings.
+    if task != 'classify':
+      bad('data.pair_field', f"'' for task {task} (sentence pairs are classified)")
+    elif not wordpiece:
+      bad('data.pair_field', "'' unless tokenizer.kind='wordpiece' (a pair is `[CLS] text [SEP] "
+          "pair [SEP]`; our SentencePiece tokenizers have no [SEP])")
+    elif flat.get('model.name') != 'transformer' or flat.get('model.type_vocab_size', 0) < 2:
+      bad('data.pair_field', "'' unless the model is a Transformer with model.type_vocab_size >= 2 "
+          '(token types 0 and 1: a BERT-family checkpoint\'s, config_base.bert_model)')
   if wordpiece and not flat.get('tokenizer.vocab_file') and not flat.get('init_from'):
     bad('tokenizer.vocab_file', "a HF checkpoint folder or a vocab.txt for "
         "tokenizer.kind='wordpiece' (or an init_from that brings one)")

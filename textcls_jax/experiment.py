@@ -55,15 +55,17 @@ def _classification(config, workdir, tokenizer_path, train_batch, eval_batch, nu
     return pipeline.classification_dataset(
         data.train_texts, data.train_labels, data.tokenizer, batch_size=train_batch,
         train=True, seed=config.seed, start_step=start_step,
-        sort_window=data_cfg.sort_window_batches, **batch_args).as_numpy_iterator()
-  evaluation = lambda texts, labels: pipeline.classification_dataset(
-      texts, labels, data.tokenizer, batch_size=eval_batch, train=False,
+        sort_window=data_cfg.sort_window_batches, pairs=data.train_pairs,
+        **batch_args).as_numpy_iterator()
+  evaluation = lambda texts, labels, pairs: pipeline.classification_dataset(
+      texts, labels, data.tokenizer, batch_size=eval_batch, train=False, pairs=pairs,
       **batch_args).as_numpy_iterator
   return Experiment(
       model=model, init_inputs=init_inputs, objective=tasks.classification_objective,
       summarize=tasks.summarize_classification, train_batches=train_batches,
-      eval_batches=evaluation(data.dev_texts, data.dev_labels), label_names=data.labels.names,
-      test_batches=(evaluation(data.test_texts, data.test_labels)
+      eval_batches=evaluation(data.dev_texts, data.dev_labels, data.dev_pairs),
+      label_names=data.labels.names,
+      test_batches=(evaluation(data.test_texts, data.test_labels, data.test_pairs)
                     if data.test_texts is not None else None))
 
 

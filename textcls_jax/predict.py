@@ -25,12 +25,15 @@ from absl import flags
 
 
 def probabilities(apply_fn, compiler_options: dict | None = None):
-  """The compiled forward pass: (params, tokens int32 [B, T]) -> probabilities float32 [B, C].
+  """The compiled forward pass: (params, tokens int32 [B, T], token_types int32 [B, T] for
+  sentence pairs or None) -> probabilities float32 [B, C].
 
   compiler_options: the model's (xla_options.for_step)."""
   import jax
-  return jax.jit(lambda params, tokens: jax.nn.softmax(apply_fn({'params': params}, tokens)),
-                 compiler_options=compiler_options or None)
+  def forward(params, tokens, token_types=None):
+    pairs = {} if token_types is None else {'token_types': token_types}
+    return jax.nn.softmax(apply_fn({'params': params}, tokens, **pairs))
+  return jax.jit(forward, compiler_options=compiler_options or None)
 
 
 class Trained(NamedTuple):
@@ -108,8 +111,16 @@ class Predictor:
     return cls(trained.config, trained.tokenizer, trained.labels, trained.model.apply,
                trained.params, trained.step)
 
-  def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[dict]:
+  @property
+  def pair_field(self) -> str:
+    """The second text's field of a workdir trained on sentence pairs; '' for single texts."""
+    return self.config.data.get('pair_field', '')
+
+  def predict(self, texts: Sequence[str], batch_size: int = 256,
+              pairs: Sequence[str] | None = None) -> list[dict]:
     """Texts -> one dict per text, in the input's order: label, and probabilities by label name.
+    pairs: the second text of each example, for a workdir trained on sentence pairs (and only
+    for one: ValueError otherwise).
 
     The texts are batched in order of length, so that a batch pads to the bucket of texts like
     its own and the forward pass compiles once per length bucket (and once per run, with the
@@ -119,16 +130,25 @@ class Predictor:
 
     from textcls_jax.data import pipeline
 
+    if (pairs is None) != (not self.pair_field):
+      raise ValueError(
+          f'this workdir classifies sentence pairs (data.pair_field={self.pair_field!r}): give '
+          'the second texts too' if self.pair_field else
+          'this workdir classifies single texts, not sentence pairs')
+    if pairs is not None and len(pairs) != len(texts):
+      raise ValueError(f'{len(texts)} texts but {len(pairs)} second texts')
     if not texts:
       return []
-    order = np.argsort([len(t) for t in texts], kind='stable')
+    lengths = [len(t) + (len(pairs[i]) if pairs is not None else 0) for i, t in enumerate(texts)]
+    order = np.argsort(lengths, kind='stable')
     ds = pipeline.classification_dataset(
         [texts[i] for i in order], np.zeros(len(texts), np.int32), self.tokenizer,
         batch_size=batch_size, max_len=self.config.data.max_len,
-        length_buckets=self.config.data.length_buckets, train=False)
+        length_buckets=self.config.data.length_buckets, train=False,
+        pairs=[pairs[i] for i in order] if pairs is not None else None)
     probs = []
     for batch in ds.as_numpy_iterator():
-      p = np.asarray(self._apply(self._params, batch['tokens']))
+      p = np.asarray(self._apply(self._params, batch['tokens'], batch.get('token_types')))
       probs.append(p[batch['weight'] > 0])
     in_length_order = np.concatenate(probs)
     probs = np.empty_like(in_length_order)
@@ -146,18 +166,27 @@ def _define_flags() -> None:
   flags.DEFINE_string('output', '-', "Output JSONL file ('-' writes standard output).")
   flags.DEFINE_enum('format', 'text', ['text', 'tsv', 'csv', 'jsonl'], 'Input format.')
   flags.DEFINE_string('text_field', 'text', 'Text column/field for tsv/csv/jsonl.')
+  flags.DEFINE_string('pair_field', '', "A sentence-pair workdir's second text column/field for "
+                      "tsv/csv/jsonl ('': the field it was trained with, data.pair_field).")
   flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
   flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
   flags.DEFINE_bool('verbose', False, "The libraries' INFO logging on standard error too.")
   flags.mark_flag_as_required('workdir')
 
 
-def _read_texts(path: str, fmt: str, text_field: str) -> list[str]:
+def _read_texts(path: str, fmt: str, text_field: str, pair_field: str = ''):
+  """The input's texts, and with pair_field their second texts (else None)."""
   from textcls_jax.data import sources
+  if pair_field and (path == '-' or fmt == 'text'):
+    raise sources.DataError('this workdir classifies sentence pairs: give them as --format=tsv, '
+                            'csv or jsonl with --text_field and --pair_field, in an --input file')
   if path == '-':
-    return [line.rstrip('\r\n') for line in sys.stdin]
-  return [text for text, _, _ in sources.read_local_file(fmt, path, text_field if fmt != 'text'
-                                                           else '', '')]
+    return [line.rstrip('\r\n') for line in sys.stdin], None
+  rows = [text for text, _, _ in sources.read_local_file(
+      fmt, path, text_field if fmt != 'text' else '', '', pair_field=pair_field)]
+  if pair_field:
+    return [a for a, _ in rows], [b for _, b in rows]
+  return rows, None
 
 
 def main(argv):
@@ -173,15 +202,19 @@ def main(argv):
     quiet.quiet_library_logs()
   from textcls_jax.data.sources import DataError
   try:
-    texts = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field)
     predictor = Predictor.from_workdir(FLAGS.workdir, FLAGS.checkpoint)
+    pair_field = FLAGS.pair_field or predictor.pair_field if predictor.pair_field else ''
+    if FLAGS.pair_field and not predictor.pair_field:
+      raise DataError(f'--pair_field: {FLAGS.workdir} classifies single texts, not pairs')
+    texts, pairs = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field, pair_field)
   except (DataError, FileNotFoundError) as e:
     sys.exit(f'error: {e}')
   loaded = time.perf_counter()
-  results = predictor.predict(texts, FLAGS.batch_size)
+  results = predictor.predict(texts, FLAGS.batch_size, pairs=pairs)
   classified = time.perf_counter()
-  lines = ''.join(json.dumps({'text': text, **result}, ensure_ascii=False) + '\n'
-                  for text, result in zip(texts, results))
+  lines = ''.join(json.dumps({'text': text, **({'pair': pairs[i]} if pairs is not None else {}),
+                              **result}, ensure_ascii=False) + '\n'
+                  for i, (text, result) in enumerate(zip(texts, results)))
   if FLAGS.output == '-':
     sys.stdout.write(lines)
   else:
@@ -190,7 +223,7 @@ def main(argv):
   n, seconds = len(texts), classified - loaded
   print(f'Classified {n:,} text{"" if n == 1 else "s"} in {seconds:.2f} s '
         f'({n / max(seconds, 1e-9):,.0f} texts/s; {loaded - began:.1f} s to load {FLAGS.workdir} '
-        f'at step {predictor.step})', file=sys.stderr)
+        f'at step {predictor.step} and the input)', file=sys.stderr)
 
 
 def run():

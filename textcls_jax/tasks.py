@@ -71,6 +71,8 @@ def summarize_classification(sums, label_names=None, per_class: bool = False) ->
   recall = true_pos / np.maximum(confusion.sum(1), 1e-12)
   f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
   out['macro_f1'] = float(f1.mean())
+  if len(f1) == 2:  # The F1 GLUE reports for its binary pair tasks (MRPC, QQP): class 1's.
+    out['f1'] = float(f1[1])
   if per_class:
     names = label_names or [str(i) for i in range(len(f1))]
     for name, p, r, f in zip(names, precision, recall, f1):
@@ -84,8 +86,10 @@ def summarize_classification(sums, label_names=None, per_class: bool = False) ->
 
 
 def classification_objective(apply_fn, params, batch, rng, train: bool, row_offset=0):
-  """batch: tokens int32 [B, T], label int32 [B], weight float32 [B]."""
+  """batch: tokens int32 [B, T], label int32 [B], weight float32 [B]; for sentence pairs also
+  token_types int32 [B, T]."""
   logits = apply_fn({'params': params}, batch['tokens'], train=train,
+                    token_types=batch.get('token_types'),
                     rngs={'dropout': jax.random.fold_in(rng, row_offset)} if train else {})
   return (classification_loss(logits, batch['label'], batch['weight']),
           classification_metric_sums(logits, batch['label'], batch['weight']))

@@ -363,7 +363,7 @@ class _Run:
                        self.exp.summarize, self.exp.label_names)
     if self.is_main:
       logging.info('%s @ step %d: %s (count %d)%s', split, self.step, ', '.join(
-          f'{k} {figures[k]:.4f}' for k in ('accuracy', 'macro_f1', 'loss', 'perplexity')
+          f'{k} {figures[k]:.4f}' for k in ('accuracy', 'f1', 'macro_f1', 'loss', 'perplexity')
           if k in figures), figures['count'],
           ''.join(f', {k} {v}' for k, v in extra.items()))
     self.run_log.write(self.step, split, {**figures, **extra})

@@ -25,6 +25,11 @@ class ClassificationData:
   tokenizer: tok.Tokenizer
   test_texts: Optional[list[str]] = None  # The held-out test split, when config.data makes one.
   test_labels: Optional[np.ndarray] = None  # int32 [K]
+  # Sentence pairs (config.data.pair_field): the second text of each example; None for single
+  # texts.
+  train_pairs: Optional[list[str]] = None
+  dev_pairs: Optional[list[str]] = None
+  test_pairs: Optional[list[str]] = None
 
 
 def read_split(data_cfg, split: str) -> sources.Examples:
@@ -32,7 +37,8 @@ def read_split(data_cfg, split: str) -> sources.Examples:
   examples = sources.load_split(
       data_cfg.source, split, text_field=data_cfg.text_field, label_field=data_cfg.label_field,
       tfds_data_dir=data_cfg.tfds_data_dir or None, encoding=data_cfg.encoding,
-      header=data_cfg.header, text_join=data_cfg.text_join)
+      header=data_cfg.header, text_join=data_cfg.text_join,
+      pair_field=data_cfg.get('pair_field', ''))
   names, named_by = tuple(data_cfg.label_names), 'data.label_names'
   if data_cfg.label_names_file:
     names = sources.read_label_names(data_cfg.label_names_file, data_cfg.encoding)
@@ -115,7 +121,8 @@ def prepare_classification(config, workdir: str, tokenizer_path: str) -> Classif
   if not wd.exists(labels_path):
     wd.write_json(labels_path, vocab.to_json())
   data = ClassificationData(train.texts, train_ids, dev.texts, dev_ids, vocab, tokenizer,
-                            test.texts if test is not None else None, test_ids)
+                            test.texts if test is not None else None, test_ids,
+                            train.pairs, dev.pairs, test.pairs if test is not None else None)
   logging.info('Data: %d train / %d dev%s examples, %d classes %s, vocab %d',
                len(data.train_texts), len(data.dev_texts),
                f' / {len(test)} test' if test is not None else '', len(vocab), vocab.names,

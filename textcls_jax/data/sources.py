@@ -48,12 +48,15 @@ class Examples:
 
   `origins[i]` says where example i came from (`file:line`), for error messages.
   `label_names` is set when the source defines the label set itself (a TFDS ClassLabel).
+  `pairs[i]`, for sentence-pair data (data.pair_field), is the second text of example i (BERT's
+  segment B; `texts[i]` is segment A); None for single texts.
   """
   texts: list[str]
   labels: Optional[list]
   origins: list[str]
   name: str
   label_names: Optional[list[str]] = None
+  pairs: Optional[list[str]] = None
 
   def __len__(self) -> int:
     return len(self.texts)
@@ -62,7 +65,8 @@ class Examples:
     return Examples(
         texts=[self.texts[i] for i in indices],
         labels=None if self.labels is None else [self.labels[i] for i in indices],
-        origins=[self.origins[i] for i in indices], name=name, label_names=self.label_names)
+        origins=[self.origins[i] for i in indices], name=name, label_names=self.label_names,
+        pairs=None if self.pairs is None else [self.pairs[i] for i in indices])
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -75,29 +79,35 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 def load_split(spec: str, split: str, *, text_field: str, label_field: str = '',
                tfds_data_dir: Optional[str] = None, encoding: str = 'utf-8', header: bool = True,
-               text_join: str = ' ') -> Examples:
+               text_join: str = ' ', pair_field: str = '') -> Examples:
   """Reads one split of a source. `label_field=''` reads texts only (labels None).
 
   Local files: `text_field` 'title+description' joins several columns (or JSON fields) with
   `text_join`; `header=False` reads CSV/TSV files without a header row, their columns named by
-  position from 0 ('0', '1+2').
+  position from 0 ('0', '1+2'). `pair_field` (a column, JSON field or TFDS feature, joined the
+  same way) makes each example a sentence pair: `Examples.pairs` holds its second texts.
   """
   kind, location = parse_spec(spec)
   if kind == 'tfds':
-    examples = _load_tfds(location, split, text_field, label_field, tfds_data_dir)
+    examples = _load_tfds(location, split, text_field, label_field, tfds_data_dir, pair_field)
   else:
     paths = resolve_local_files(kind, location, split)
     texts, labels, origins = [], [] if label_field else None, []
+    pairs = [] if pair_field else None
     for path in paths:
       for text, label, origin in read_local_file(kind, path, text_field, label_field, encoding,
-                                                 header=header, text_join=text_join):
+                                                 header=header, text_join=text_join,
+                                                 pair_field=pair_field):
+        if pairs is not None:
+          text, second = text
+          pairs.append(second)
         texts.append(text)
         origins.append(origin)
         if labels is not None:
           labels.append(label)
     if not texts:
       raise DataError(f'{", ".join(paths)}: no examples (only a header, or empty)')
-    examples = Examples(texts, labels, origins, name=f'{spec} [{split}]')
+    examples = Examples(texts, labels, origins, name=f'{spec} [{split}]', pairs=pairs)
   _check_label_types(examples)
   empty = sum(1 for t in examples.texts if not t.strip())
   if empty:
@@ -183,25 +193,27 @@ def _decode_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
 
 
 def read_local_file(kind: str, path: str, text_field: str, label_field: str,
-                    encoding: str = 'utf-8', *, header: bool = True,
-                    text_join: str = ' ') -> Iterator[tuple[str, object, str]]:
-  """Yields (text, raw label or None, 'path:line') from one local file (see load_split)."""
+                    encoding: str = 'utf-8', *, header: bool = True, text_join: str = ' ',
+                    pair_field: str = '') -> Iterator[tuple[object, object, str]]:
+  """Yields (text, raw label or None, 'path:line') from one local file (see load_split); with
+  `pair_field`, the text is a pair (first text, second text)."""
   if kind == 'text':
-    if label_field:
-      raise DataError(f'{path}: text files hold one text a line and no labels; '
-                      'use tsv/csv/jsonl for labelled data')
+    if label_field or pair_field:
+      raise DataError(f'{path}: text files hold one text a line and no labels or pairs; '
+                      'use tsv/csv/jsonl for labelled data and sentence pairs')
     for lineno, line in _decode_lines(path, encoding):
       yield line, None, f'{path}:{lineno}'
   elif kind == 'jsonl':
-    yield from _read_jsonl(path, text_field, label_field, encoding, text_join)
+    yield from _read_jsonl(path, text_field, label_field, encoding, text_join, pair_field)
   else:
-    yield from _read_delimited(kind, path, text_field, label_field, encoding, header, text_join)
+    yield from _read_delimited(kind, path, text_field, label_field, encoding, header, text_join,
+                               pair_field)
 
 
 TEXT_FIELD_JOIN = '+'  # text_field 'title+description': several columns, joined into one text.
 
 
-def _read_delimited(kind, path, text_field, label_field, encoding, header, text_join):
+def _read_delimited(kind, path, text_field, label_field, encoding, header, text_join, pair_field):
   # TSV: no quoting (texts hold bare quotes); CSV: standard RFC-4180 quoting.
   reader_args = (dict(delimiter='\t', quoting=csv.QUOTE_NONE) if kind == 'tsv'
                  else dict(delimiter=','))
@@ -234,14 +246,17 @@ def _read_delimited(kind, path, text_field, label_field, encoding, header, text_
                         f'{len(first_row)} columns (0 to {len(first_row) - 1})')
       return int(field)
   text_cols = [column(f, 'text') for f in text_field.split(TEXT_FIELD_JOIN)]
+  pair_cols = [column(f, 'pair') for f in pair_field.split(TEXT_FIELD_JOIN)] if pair_field else []
   label_col = column(label_field, 'label') if label_field else None
   for lineno, row in rows:
     if len(row) != len(first_row):
       what = (f'the header has {len(first_row)} ({", ".join(first_row)})' if header
               else f'line {first_lineno} has {len(first_row)}')
       raise DataError(f'{path}:{lineno}: {len(row)} fields, but {what}')
-    yield (text_join.join(row[c] for c in text_cols),
-           row[label_col] if label_col is not None else None, f'{path}:{lineno}')
+    text = text_join.join(row[c] for c in text_cols)
+    if pair_cols:
+      text = (text, text_join.join(row[c] for c in pair_cols))
+    yield text, row[label_col] if label_col is not None else None, f'{path}:{lineno}'
 
 
 def _csv_rows(path, lines, reader_args):
@@ -269,8 +284,9 @@ def _csv_rows(path, lines, reader_args):
     start = len(linenos)
 
 
-def _read_jsonl(path, text_field, label_field, encoding, text_join):
+def _read_jsonl(path, text_field, label_field, encoding, text_join, pair_field):
   text_fields = text_field.split(TEXT_FIELD_JOIN)
+  pair_fields = pair_field.split(TEXT_FIELD_JOIN) if pair_field else []
   for lineno, line in _decode_lines(path, encoding):
     if not line.strip():
       continue
@@ -280,7 +296,7 @@ def _read_jsonl(path, text_field, label_field, encoding, text_join):
       raise DataError(f'{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})') from None
     if not isinstance(obj, dict):
       raise DataError(f'{path}:{lineno}: expected a JSON object, got {type(obj).__name__}')
-    for field in text_fields + [label_field]:
+    for field in text_fields + pair_fields + [label_field]:
       if field and field not in obj:
         raise DataError(f'{path}:{lineno}: no field {field!r}; the fields are: '
                         + ', '.join(repr(k) for k in obj))
@@ -288,6 +304,8 @@ def _read_jsonl(path, text_field, label_field, encoding, text_join):
         raise DataError(f'{path}:{lineno}: field {field!r} is {type(obj[field]).__name__}, '
                         'not a string')
     text = text_join.join(obj[f] for f in text_fields)
+    if pair_fields:
+      text = (text, text_join.join(obj[f] for f in pair_fields))
     label = obj[label_field] if label_field else None
     if label_field and not isinstance(label, (str, int)) or isinstance(label, bool):
       raise DataError(f'{path}:{lineno}: label field {label_field!r} is '
@@ -295,7 +313,7 @@ def _read_jsonl(path, text_field, label_field, encoding, text_join):
     yield text, label, f'{path}:{lineno}'
 
 
-def _load_tfds(name, split, text_field, label_field, data_dir):
+def _load_tfds(name, split, text_field, label_field, data_dir, pair_field=''):
   import tensorflow_datasets as tfds  # Imported lazily: TF is heavy.
 
   try:
@@ -303,7 +321,7 @@ def _load_tfds(name, split, text_field, label_field, data_dir):
   except Exception as e:  # tfds raises several types for unknown names.
     raise DataError(f'tfds:{name}: cannot open the TFDS dataset ({e})') from None
   features = builder.info.features
-  for field, role in ((text_field, 'text'), (label_field, 'label')):
+  for field, role in ((text_field, 'text'), (pair_field, 'pair'), (label_field, 'label')):
     if field and field not in features:
       raise DataError(f'tfds:{name}: no {role} feature {field!r}; the features are: '
                       + ', '.join(repr(k) for k in features))
@@ -313,12 +331,16 @@ def _load_tfds(name, split, text_field, label_field, data_dir):
     splits = ', '.join(builder.info.splits) or 'unknown'
     raise DataError(f'tfds:{name}: cannot read split {split!r} (splits: {splits}): {e}') from None
   texts, labels, origins = [], [] if label_field else None, []
-  for i, ex in enumerate(tfds.as_numpy(ds)):
-    text = ex[text_field]
+  pairs = [] if pair_field else None
+  def decoded(ex, field, i):
     try:
-      texts.append(text.decode('utf-8'))
+      return ex[field].decode('utf-8')
     except UnicodeDecodeError:
-      raise DataError(f'tfds:{name}[{split}] example {i}: {text_field!r} is not UTF-8') from None
+      raise DataError(f'tfds:{name}[{split}] example {i}: {field!r} is not UTF-8') from None
+  for i, ex in enumerate(tfds.as_numpy(ds)):
+    texts.append(decoded(ex, text_field, i))
+    if pairs is not None:
+      pairs.append(decoded(ex, pair_field, i))
     if labels is not None:
       labels.append(int(ex[label_field]))
     origins.append(f'tfds:{name}[{split}] example {i}')
@@ -332,7 +354,8 @@ def _load_tfds(name, split, text_field, label_field, data_dir):
       raise DataError(f'{origins[bad]}: label {labels[bad]} is not a class of {label_field!r} '
                       '(hidden test labels are -1: that split cannot be evaluated)')
     labels = [label_names[l] for l in labels]
-  return Examples(texts, labels, origins, name=f'tfds:{name} [{split}]', label_names=label_names)
+  return Examples(texts, labels, origins, name=f'tfds:{name} [{split}]', label_names=label_names,
+                  pairs=pairs)
 
 
 def _check_label_types(examples: Examples) -> None:
@@ -379,7 +402,8 @@ def name_labels(examples: Examples, names: Sequence[str], index_base: int,
                       f'{len(names)} classes, {index_base} to {last} (data.label_index_base='
                       f'{index_base})')
     labels.append(names[label - index_base])
-  return Examples(examples.texts, labels, examples.origins, examples.name, label_names=list(names))
+  return Examples(examples.texts, labels, examples.origins, examples.name, label_names=list(names),
+                  pairs=examples.pairs)
 
 
 def carve_dev(train: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:

@@ -27,15 +27,18 @@ class Classifier(nn.Module):
   """An encoder and a classification head: tokens int32 [B, T] -> logits float32 [B, C].
 
   The mask is derived from the tokens (`pad_id`: the tokenizer's [PAD], which build_for_task
-  passes), so callers pass tokens only.
+  passes), so callers pass tokens only, and for sentence pairs their token types int32 [B, T]
+  (0 for the first text, 1 for the second), which only an encoder with token-type embeddings
+  takes.
   """
   encoder: nn.Module
   head: ClassificationHead
   pad_id: int = 0
 
-  def __call__(self, tokens, train: bool = False):
+  def __call__(self, tokens, train: bool = False, token_types=None):
     mask = tokens != self.pad_id
-    _, pooled = self.encoder(tokens, mask, train=train, sequence=False)
+    pairs = {} if token_types is None else {'token_types': token_types}
+    _, pooled = self.encoder(tokens, mask, train=train, sequence=False, **pairs)
     return self.head(pooled, train=train)
 
 

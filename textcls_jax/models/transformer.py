@@ -171,8 +171,9 @@ class TransformerEncoder(nn.Module):
     which BERT also sets.
   activation: the MLP's, 'gelu_tanh' (flax's nn.gelu, the tanh approximation) or 'gelu' (exact,
     with erf: BERT's 'gelu').
-  type_vocab_size: 0, or > 0 for BERT's token-type embedding [type_vocab_size, E] ('type_embed'),
-    of which row 0 (one segment) is added to every position.
+  type_vocab_size: 0, or > 0 for BERT's token-type embedding [type_vocab_size, E] ('type_embed'):
+    the row of each position's token type (`token_types`: sentence pairs) is added to it, row 0
+    (one segment) everywhere when no types are given.
   layer_norm_eps: every LayerNorm's epsilon (flax's default 1e-6; BERT's 1e-12).
   pooler: BERT's pooler on top of `pooling`: pooled = tanh(Dense_H(pooled)) ('pooler').
   embed_dim: 0 (embeddings as wide as hidden_dim), or the width E of the token, position and type
@@ -222,13 +223,20 @@ class TransformerEncoder(nn.Module):
                          else None)
     self.drop = nn.Dropout(self.dropout)
 
-  def __call__(self, tokens, mask, train: bool = False, sequence: bool = True):
+  def __call__(self, tokens, mask, train: bool = False, sequence: bool = True,
+               token_types=None):
+    """token_types: None, or int32 [B, T] rows of type_embed (sentence pairs: 0, then 1)."""
     length = tokens.shape[1]
     if length > self.max_len:
       raise ValueError(f'sequence length {length} exceeds model.max_len {self.max_len}')
     x = self.embed(tokens) + self.pos_embed[None, :length].astype(self.embed.dtype)
-    if self.type_embed is not None:  # Segment 0 everywhere (single texts).
+    if token_types is not None and self.type_embed is None:
+      raise ValueError('token types given to an encoder without token-type embeddings '
+                       '(model.type_vocab_size=0)')
+    if self.type_embed is not None and token_types is None:  # Segment 0 everywhere.
       x = x + self.type_embed[0].astype(self.embed.dtype)
+    elif self.type_embed is not None:
+      x = x + jnp.take(self.type_embed, token_types, axis=0).astype(self.embed.dtype)
     if self.embed_ln is not None:
       x = self.embed_ln(x)
     x = self.drop(x, deterministic=not train)
