@@ -203,13 +203,14 @@ def main(argv):
   from textcls_jax.data.sources import DataError
   try:
     predictor = Predictor.from_workdir(FLAGS.workdir, FLAGS.checkpoint)
+    loaded = time.perf_counter()
     pair_field = FLAGS.pair_field or predictor.pair_field if predictor.pair_field else ''
     if FLAGS.pair_field and not predictor.pair_field:
       raise DataError(f'--pair_field: {FLAGS.workdir} classifies single texts, not pairs')
     texts, pairs = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field, pair_field)
   except (DataError, FileNotFoundError) as e:
     sys.exit(f'error: {e}')
-  loaded = time.perf_counter()
+  read = time.perf_counter()
   results = predictor.predict(texts, FLAGS.batch_size, pairs=pairs)
   classified = time.perf_counter()
   lines = ''.join(json.dumps({'text': text, **({'pair': pairs[i]} if pairs is not None else {}),
@@ -220,10 +221,10 @@ def main(argv):
   else:
     from textcls_jax import workdir as wd
     wd.atomic_write_text(FLAGS.output, lines)  # A local path or a URL.
-  n, seconds = len(texts), classified - loaded
+  n, seconds = len(texts), classified - read
   print(f'Classified {n:,} text{"" if n == 1 else "s"} in {seconds:.2f} s '
         f'({n / max(seconds, 1e-9):,.0f} texts/s; {loaded - began:.1f} s to load {FLAGS.workdir} '
-        f'at step {predictor.step} and the input)', file=sys.stderr)
+        f'at step {predictor.step})', file=sys.stderr)
 
 
 def run():
