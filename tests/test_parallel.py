@@ -32,6 +32,7 @@ import jax, jax.numpy as jnp, numpy as np
 sys.path.insert(0, 'tests')
 from textcls_jax import config_base, masking, models, parallel, tasks, train, train_state
 from textcls_jax import vocab as special_ids
+from textcls_jax.models import lora
 from test_models import small_model_config
 
 task = sys.argv[1] if len(sys.argv) > 1 else '{task}'
@@ -43,6 +44,9 @@ config.optim.warmup_steps = 1
 # the comparison about the data-parallel arithmetic.
 config.optim.eps = 1e-3
 config.train.num_steps = 10
+if task == 'classify_lora':  # Adapters on every projection, the rest of the encoder frozen.
+  config.finetune.lora_rank = 2
+  config.finetune.lora_targets = ('query', 'key', 'value', 'out')
 vocab, length, global_batch = 50, 16, 16
 rng = np.random.default_rng(0)
 batches = []
@@ -77,7 +81,10 @@ for name, mode, n, dropout in (('jit8', 'jit', 8, 0.3), ('jit1', 'jit', 1, 0.3),
   set_dropout(dropout)
   model = {{'mlm': lambda: models.build_masked_lm(config.model, vocab, pad_id=0),
            'rtd': lambda: models.build_replaced_token_detector(config.model, vocab, 0.5, pad_id=0),
-           'classify': lambda: models.build_classifier(config.model, vocab, 3, pad_id=0)}}[task]()
+           'classify': lambda: models.build_classifier(config.model, vocab, 3, pad_id=0),
+           'classify_lora': lambda: models.build_classifier(
+               config.model, vocab, 3, pad_id=0,
+               lora=lora.from_config(config.finetune))}}[task]()
   dp = parallel.DataParallel(mode, jax.devices()[:n])
   state = dp.put_state(train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0)))
   step = dp.compile_train_step(functools.partial(train.train_step, objective=objective))
@@ -95,6 +102,7 @@ print(json.dumps(results))
 
 
 @pytest.mark.parametrize('task,family', [('classify', 'cnn'), ('classify', 'transformer'),
+                                         ('classify_lora', 'transformer'),
                                          ('mlm', 'rnn'), ('mlm', 'transformer'),
                                          ('rtd', 'transformer')])
 def test_pmap_mesh_and_one_device_agree(task, family):

@@ -47,6 +47,10 @@ CORPUS_TASKS = PRETRAINING_TASKS + (WORD_VECTORS_TASK,)
 # In init_from: the fold of the run, filled in by textcls_jax.reproduce (a workdir per fold, for a
 # pretraining that read only that fold's training text).
 FOLD_FIELD = '{fold}'
+# Low-rank adapters (finetune.lora_rank; models/lora.py): the encoder families that take them, and
+# the attention projections they may sit on (transformer.SelfAttention's parameter names).
+LORA_FAMILIES = ('transformer',)
+LORA_PROJECTIONS = ('query', 'key', 'value', 'out')
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -163,6 +167,12 @@ def _finetune_section() -> ml_collections.ConfigDict:
   # Learning rate x layer_decay^(depth from the top), by ENCODER_FAMILIES' layer paths (a
   # Transformer's blocks and embeddings; a CNN's or an RNN's embedding alone).
   s.layer_decay = 1.0
+  # > 0: low-rank adapters of this rank (LoRA; models/lora.py) on lora_targets of every attention
+  # block, the update scaled by lora_alpha / lora_rank; the encoder is frozen but for them (and
+  # its pooler), the head trains. predict and export merge them into the kernels.
+  s.lora_rank = 0
+  s.lora_alpha = 16.0
+  s.lora_targets = ('query', 'value')
   return s
 
 

@@ -172,6 +172,12 @@ RULES: dict[str, Rule] = {
     'word2vec.threads': POSITIVE_INT,
     'finetune.freeze_encoder_steps': NON_NEGATIVE_INT,
     'finetune.layer_decay': RATE,
+    'finetune.lora_rank': NON_NEGATIVE_INT,
+    'finetune.lora_alpha': POSITIVE_NUMBER,
+    'finetune.lora_targets': (lambda v: isinstance(v, (tuple, list)) and v and len(set(v)) == len(v)
+                              and all(x in config_base.LORA_PROJECTIONS for x in v),
+                              'a non-empty tuple of distinct attention projections from '
+                              + ', '.join(repr(p) for p in config_base.LORA_PROJECTIONS)),
     'tokenizer.kind': one_of(*tok.KINDS),
     'tokenizer.vocab_file': STRING,
     'tokenizer.model_path': STRING,
@@ -302,6 +308,18 @@ def problems(config) -> list[str]:
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
+  if flat.get('finetune.lora_rank'):  # Adapters on a frozen encoder's attention.
+    if task != 'classify':
+      bad('finetune.lora_rank', f'0 for task {task} (adapters fine-tune a classifier)')
+    elif flat.get('model.name') not in config_base.LORA_FAMILIES:
+      bad('finetune.lora_rank', '0 unless model.name is one of '
+          f'{", ".join(config_base.LORA_FAMILIES)} (adapters sit on attention projections)')
+    if flat.get('finetune.freeze_encoder_steps'):
+      bad('finetune.freeze_encoder_steps', '0 with finetune.lora_rank (the encoder is frozen '
+          'already, and the adapters are in it)')
+    if flat.get('finetune.layer_decay', 1.0) != 1.0:
+      bad('finetune.layer_decay', '1.0 with finetune.lora_rank (the encoder\'s layers are frozen; '
+          'only the adapters in them train)')
   wordpiece = flat.get('tokenizer.kind') == 'wordpiece'
   if flat.get('data.pair_field'):  # BERT's pair encoding: a [SEP], and token-type embeddings.
     if task != 'classify':

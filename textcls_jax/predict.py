@@ -41,8 +41,8 @@ class Trained(NamedTuple):
   config: Any  # ml_collections.ConfigDict: the workdir's config.json.
   tokenizer: Any  # data/tokenizer.py's, loaded from the workdir's tokenizer/.
   labels: Any  # data/sources.py's LabelVocab: labels.json.
-  model: Any  # The Classifier (flax module) that the config builds.
-  params: dict  # Its parameters at `step`: {'encoder': {...}, 'head': {...}}.
+  model: Any  # The Classifier (flax module) that the config builds (without adapters).
+  params: dict  # Its parameters at `step`: {'encoder': {...}, 'head': {...}}, adapters merged.
   step: int
 
 
@@ -62,6 +62,7 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
   from textcls_jax import workdir as wd
   from textcls_jax.data import sources
   from textcls_jax.data import tokenizer as tok
+  from textcls_jax.models import lora
 
   saved = wd.read_config(workdir)
   if saved is None:
@@ -90,7 +91,13 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
         step, train_state.abstract_checkpoint_item(config, model, init_inputs))
   finally:
     checkpoints.close()
-  return Trained(config, tokenizer, labels, model, train_state.params_of(item), step)
+  params = train_state.params_of(item)
+  adapters = lora.from_config(config.get('finetune'))
+  if adapters:  # Folded into the kernels: the plain encoder computes the same, and as fast.
+    params = lora.merge(params, adapters)
+    model, _ = models.build_for_task(config, tokenizer.vocab_size, len(labels),
+                                     pad_id=tokenizer.special.pad, adapters=False)
+  return Trained(config, tokenizer, labels, model, params, step)
 
 
 class Predictor:

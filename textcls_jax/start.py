@@ -117,6 +117,5 @@ def initial_state(config, checkpoints, dp, fresh_state, base_rng, pretrained):
         'restores: nothing to start from')
   if pretrained:
     params = transfer.transferred_params(pretrained, config, fresh_state.params)
-    return (fresh_state.replace(params=params, opt_state=fresh_state.tx.init(params)), base_rng,
-            0, None, None)
+    return fresh_state.with_params(params), base_rng, 0, None, None
   return fresh_state, base_rng, 0, None, None

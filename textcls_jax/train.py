@@ -57,17 +57,21 @@ def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
   """
   step_rng = jax.random.fold_in(rng, state.step)
   row_offset = _row_offset(batch, axis_name)
+  # Gradients of the trainable part alone (all of it unless state.trainable says otherwise): a
+  # frozen weight's gradient is never formed.
+  trainable, frozen = train_state.partition(state.params, state.trainable)
   if grad_accum_steps == 1:
-    def loss_fn(params):
+    def loss_fn(trainable):
+      params = train_state.combine(trainable, frozen)
       _, sums = objective(state.apply_fn, params, batch, step_rng, True, row_offset)
       # Normalize by the global count, so that devices holding more predictions (MLM) weigh more:
       # the summed gradient is then exactly the gradient of the global batch's mean loss.
       count = sums['count'] if axis_name is None else jax.lax.psum(sums['count'], axis_name)
       return sums['loss_sum'] / jnp.maximum(count, 1e-8), sums
-    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
   else:
-    grads, metrics = _accumulated_gradient(state, batch, step_rng, objective, row_offset,
-                                           grad_accum_steps, axis_name)
+    grads, metrics = _accumulated_gradient(state, trainable, frozen, batch, step_rng, objective,
+                                           row_offset, grad_accum_steps, axis_name)
   if axis_name is not None:
     grads = jax.lax.psum(grads, axis_name)
     metrics = jax.lax.psum(metrics, axis_name)
@@ -80,9 +84,11 @@ def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
   def update(params, opt_state):
     updates, opt_state = state.tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
-  params, opt_state = jax.lax.cond(finite, update, lambda params, opt_state: (params, opt_state),
-                                   state.params, state.opt_state)
-  new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+  trainable, opt_state = jax.lax.cond(finite, update,
+                                      lambda params, opt_state: (params, opt_state),
+                                      trainable, state.opt_state)
+  new_state = state.replace(step=state.step + 1, params=train_state.combine(trainable, frozen),
+                            opt_state=opt_state)
   metrics = jax.tree.map(lambda m: jnp.where(finite, m, jnp.zeros_like(m)), metrics)
   metrics['grad_norm_sum'] = jnp.where(finite, grad_norm, 0.0)
   metrics['steps'] = finite.astype(jnp.float32)
@@ -90,27 +96,30 @@ def train_step(state: train_state.TrainState, batch: dict, rng: jax.Array, *,
   return new_state, metrics
 
 
-def _accumulated_gradient(state, batch, step_rng, objective, row_offset, k, axis_name):
-  """(gradient of the batch's mean loss, its metric sums), computed over k micro-batches.
+def _accumulated_gradient(state, trainable, frozen, batch, step_rng, objective, row_offset, k,
+                          axis_name):
+  """(gradient of the batch's mean loss with respect to `trainable`, its metric sums), computed
+  over k micro-batches.
 
   The loss sums' gradients are summed and divided once by the global count, which (for MLM) is
   known only after every micro-batch has drawn its masks.
   """
   rows = batch['tokens'].shape[0]
   micro = jax.tree.map(lambda x: x.reshape((k, rows // k) + x.shape[1:]), batch)
-  def loss_sum_fn(params, micro_batch, offset):
+  def loss_sum_fn(trainable, micro_batch, offset):
+    params = train_state.combine(trainable, frozen)
     _, sums = objective(state.apply_fn, params, micro_batch, step_rng, True, offset)
     return sums['loss_sum'], sums
   def one(carry, inputs):
     grads, sums = carry
     i, micro_batch = inputs
     (_, micro_sums), micro_grads = jax.value_and_grad(loss_sum_fn, has_aux=True)(
-        state.params, micro_batch, row_offset + i * (rows // k))
+        trainable, micro_batch, row_offset + i * (rows // k))
     return (jax.tree.map(jnp.add, grads, micro_grads), tasks.add_sums(sums, micro_sums)), None
-  _, sums_shape = jax.eval_shape(loss_sum_fn, state.params,
+  _, sums_shape = jax.eval_shape(loss_sum_fn, trainable,
                                  jax.tree.map(lambda x: x[0], micro), row_offset)
   zero_sums = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), sums_shape)
-  zero_grads = jax.tree.map(jnp.zeros_like, state.params)
+  zero_grads = jax.tree.map(jnp.zeros_like, trainable)
   (grads, sums), _ = jax.lax.scan(one, (zero_grads, zero_sums), (jnp.arange(k), micro))
   count = sums['count'] if axis_name is None else jax.lax.psum(sums['count'], axis_name)
   return jax.tree.map(lambda g: g / jnp.maximum(count, 1e-8), grads), sums
@@ -204,10 +213,11 @@ def _set_up(config, workdir: str, dp: parallel.DataParallel, train_batch: int, e
   exp = _prepare_experiment(config, workdir, dp, train_batch, eval_batch, checked)
   init_rng, base_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   state = train_state.create_train_state(config, exp.model, exp.init_inputs, init_rng)
-  logging.info('Model %s (%s): %s parameters; %s mode on %d device(s), %d host(s)',
-               config.model.name, config.task,
-               f'{sum(x.size for x in jax.tree.leaves(state.params)):,}', dp.mode, dp.num_devices,
-               dp.num_hosts)
+  total, trainable = train_state.parameter_counts(state)
+  logging.info('Model %s (%s): %s parameters%s; %s mode on %d device(s), %d host(s)',
+               config.model.name, config.task, f'{total:,}',
+               f' ({trainable:,} trainable)' if trainable != total else '', dp.mode,
+               dp.num_devices, dp.num_hosts)
   checkpoints = ckpt_lib.Checkpointer(
       wd.join(workdir, wd.CHECKPOINTS), max_to_keep=config.checkpoint.max_to_keep,
       best_metric=config.checkpoint.best_metric, best_mode=config.checkpoint.best_mode)

@@ -8,28 +8,72 @@ out of it, all through `checkpoint_item`, `from_checkpoint_item` and `abstract_c
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+import re
+from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
+from flax import traverse_util
 
 from textcls_jax import optim
+from textcls_jax.models import lora
 
 
 class TrainState(struct.PyTreeNode):
-  """Everything that changes during training. `step` is an int32 array so that it checkpoints."""
+  """Everything that changes during training. `step` is an int32 array so that it checkpoints.
+
+  trainable: None (every parameter trains), or a regex over 'a/b/c' parameter paths: only those
+  that match get gradients and optimizer state (low-rank adapters: lora.TRAINABLE); the others
+  stay as they are. The optimizer's state then covers the trainable part alone.
+  """
   step: jax.Array
   params: Any
   opt_state: Any
   apply_fn: Callable = struct.field(pytree_node=False)
   tx: optax.GradientTransformation = struct.field(pytree_node=False)
+  trainable: Optional[str] = struct.field(pytree_node=False, default=None)
 
   @classmethod
-  def create(cls, *, apply_fn, params, tx) -> 'TrainState':
-    return cls(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-               apply_fn=apply_fn, tx=tx)
+  def create(cls, *, apply_fn, params, tx, trainable: Optional[str] = None) -> 'TrainState':
+    return cls(step=jnp.zeros((), jnp.int32), params=params,
+               opt_state=tx.init(partition(params, trainable)[0]), apply_fn=apply_fn, tx=tx,
+               trainable=trainable)
+
+  def with_params(self, params) -> 'TrainState':
+    """This state with other parameters (a pretrained encoder's) and a fresh optimizer state."""
+    return self.replace(params=params, opt_state=self.tx.init(partition(params,
+                                                                        self.trainable)[0]))
+
+
+def partition(params, trainable: Optional[str]) -> tuple[Any, Any]:
+  """params -> (the trainable part, the frozen part), two trees of the same paths as params'
+  (TrainState.trainable); with trainable None, (params, {})."""
+  if trainable is None:
+    return params, {}
+  pattern = re.compile(trainable)
+  flat = traverse_util.flatten_dict(params, sep='/')
+  return (traverse_util.unflatten_dict({k: v for k, v in flat.items() if pattern.search(k)},
+                                       sep='/'),
+          traverse_util.unflatten_dict({k: v for k, v in flat.items() if not pattern.search(k)},
+                                       sep='/'))
+
+
+def combine(trainable_part, frozen_part):
+  """The inverse of partition."""
+  if not frozen_part:
+    return trainable_part
+  return traverse_util.unflatten_dict({**traverse_util.flatten_dict(trainable_part, sep='/'),
+                                       **traverse_util.flatten_dict(frozen_part, sep='/')},
+                                      sep='/')
+
+
+def parameter_counts(state: TrainState) -> tuple[int, int]:
+  """(parameters, of which trainable)."""
+  trainable, _ = partition(state.params, state.trainable)
+  count = lambda tree: sum(int(x.size) for x in jax.tree.leaves(tree))
+  return count(state.params), count(trainable)
 
 
 def init_params(model, rng, init_inputs: tuple):
@@ -39,9 +83,10 @@ def init_params(model, rng, init_inputs: tuple):
 def create_train_state(config, model, init_inputs: tuple, rng) -> TrainState:
   """A fresh TrainState: initialized parameters and the optimizer config.optim/config.finetune."""
   params = init_params(model, rng, init_inputs)
-  tx = optim.build_optimizer(config.optim, config.train.num_steps, config.get('finetune'), params,
-                             config.model.name)
-  return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+  trainable = lora.TRAINABLE if lora.from_config(config.get('finetune')) else None
+  tx = optim.build_optimizer(config.optim, config.train.num_steps, config.get('finetune'),
+                             partition(params, trainable)[0], config.model.name)
+  return TrainState.create(apply_fn=model.apply, params=params, tx=tx, trainable=trainable)
 
 
 def abstract_train_state(config, model, init_inputs: tuple) -> TrainState:

@@ -51,6 +51,7 @@ from textcls_jax import models
 from textcls_jax import train_state
 from textcls_jax import workdir as wd
 from textcls_jax.data import tokenizer as tok
+from textcls_jax.models import lora
 
 # Model keys that do not change the encoder's parameters.
 FREE_KEYS = frozenset({'dropout', 'attention_dropout', 'pooling', 'dtype', 'head_hidden_dim',
@@ -254,7 +255,10 @@ def load_params(pretrained: Pretrained):
   finally:
     checkpoints.close()
   logging.info('Loaded the pretrained parameters of %s (step %d)', pretrained.workdir, step)
-  return train_state.params_of(item), step
+  params = train_state.params_of(item)
+  adapters = lora.from_config(cfg.get('finetune')) if num_classes else None
+  # A classifier trained with adapters gives its encoder as the network it computes: merged.
+  return (lora.merge(params, adapters) if adapters else params), step
 
 
 def transferred_params(pretrained: Pretrained, config, params):
@@ -301,6 +305,12 @@ def _as_arrays(tree):
 
 
 def _replace_subtree(params, key: str, subtree, init_from: str):
+  """params with params[key] replaced by `subtree`, shape for shape; this run's low-rank adapters
+  (models/lora.py), which no pretrained source has, stay as initialized."""
+  mine, adapters = lora.without_adapters(params[key])
+  if adapters:
+    replaced = _replace_subtree({**params, key: mine}, key, subtree, init_from)
+    return {**replaced, key: lora.with_adapters(replaced[key], adapters)}
   mine = jax.tree_util.tree_structure(params[key])
   theirs = jax.tree_util.tree_structure(subtree)
   if mine != theirs:

@@ -13,6 +13,7 @@ from textcls_jax import masking
 from textcls_jax.models.cnn import CNNEncoder
 from textcls_jax.models.heads import ClassificationHead, Classifier, MaskedLM, MLMHead
 from textcls_jax.models.heads import ReplacedTokenDetector
+from textcls_jax.models import lora as lora_lib
 from textcls_jax.models.rnn import RNNEncoder
 from textcls_jax.models.transformer import TransformerEncoder
 
@@ -21,11 +22,13 @@ from textcls_jax.models.transformer import TransformerEncoder
 ENCODERS = {'rnn': RNNEncoder, 'cnn': CNNEncoder, 'transformer': TransformerEncoder}
 _HEAD_KEYS = ('head_hidden_dim', 'head_dropout', 'tie_embeddings')
 # Encoder dataclass fields that are not config keys (Flax's own, and the tokenizer's vocabulary).
-_NOT_CONFIG_FIELDS = frozenset({'parent', 'name', 'vocab_size', 'token_embed'})
+# (`lora` comes from config.finetune: build_for_task.)
+_NOT_CONFIG_FIELDS = frozenset({'parent', 'name', 'vocab_size', 'token_embed', 'lora'})
 
 
-def build_encoder(model_config, vocab_size: int):
-  """An encoder from `config.model`: its `name` picks the family, the other keys are its fields."""
+def build_encoder(model_config, vocab_size: int, lora=None):
+  """An encoder from `config.model`: its `name` picks the family, the other keys are its fields.
+  lora: None, or a lora.LoRA for a family of config_base.LORA_FAMILIES."""
   cfg = dict(model_config)
   name = cfg.pop('name')
   if name not in ENCODERS:
@@ -39,6 +42,11 @@ def build_encoder(model_config, vocab_size: int):
     raise ValueError(f'model.{sorted(unknown)[0]} is not a field of the {name} encoder; '
                      f'its fields are: {", ".join(sorted(fields | set(_HEAD_KEYS)))}')
   cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+  if lora is not None:
+    if name not in config_base.LORA_FAMILIES:
+      raise ValueError(f'finetune.lora_rank: low-rank adapters sit on a transformer\'s attention, '
+                       f'not on the {name} encoder')
+    cfg['lora'] = lora
   return cls(vocab_size=vocab_size, **cfg)
 
 
@@ -52,11 +60,12 @@ def encoder_defaults(name) -> dict:
 
 
 def build_classifier(model_config, vocab_size: int, num_classes: int, *,
-                     pad_id: int) -> Classifier:
+                     pad_id: int, lora=None) -> Classifier:
   head = ClassificationHead(num_classes=num_classes,
                             hidden_dim=model_config.get('head_hidden_dim', 0),
                             dropout=model_config.get('head_dropout', 0.1))
-  return Classifier(encoder=build_encoder(model_config, vocab_size), head=head, pad_id=pad_id)
+  return Classifier(encoder=build_encoder(model_config, vocab_size, lora), head=head,
+                    pad_id=pad_id)
 
 
 def embedding_dim(model_config) -> int:
@@ -85,10 +94,13 @@ def build_replaced_token_detector(model_config, vocab_size: int, generator_size:
                                embed_dim=embedding_dim(model_config), pad_id=pad_id)
 
 
-def build_for_task(config, vocab_size: int, num_classes: int = 0, *, pad_id: int) -> tuple:
+def build_for_task(config, vocab_size: int, num_classes: int = 0, *, pad_id: int,
+                   adapters: bool = True) -> tuple:
   """(model, init_inputs) for `config.task`, the one place that says what each task trains.
 
-  vocab_size and pad_id are the tokenizer's (its vocabulary and its [PAD] id).
+  vocab_size and pad_id are the tokenizer's (its vocabulary and its [PAD] id). A classifier's
+  encoder carries config.finetune's low-rank adapters (lora_rank > 0), unless `adapters` is False:
+  the network that lora.merge's parameters fill (predict, export).
 
   'classify': a Classifier with num_classes outputs; init_inputs (tokens int32 [1, data.max_len],).
   'mlm': a MaskedLM; init_inputs (tokens int32 [1, data.seq_len], positions int32 [1, K]), K the
@@ -104,5 +116,6 @@ def build_for_task(config, vocab_size: int, num_classes: int = 0, *, pad_id: int
              build_replaced_token_detector(config.model, vocab_size, config.rtd.generator_size,
                                            pad_id=pad_id))
     return model, (jnp.ones((1, seq_len), jnp.int32), jnp.zeros((1, k), jnp.int32))
-  return (build_classifier(config.model, vocab_size, num_classes, pad_id=pad_id),
+  lora = lora_lib.from_config(config.get('finetune')) if adapters else None
+  return (build_classifier(config.model, vocab_size, num_classes, pad_id=pad_id, lora=lora),
           (jnp.ones((1, config.data.max_len), jnp.int32),))

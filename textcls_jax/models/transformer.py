@@ -12,13 +12,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from textcls_jax.models import common
+from textcls_jax.models import lora as lora_lib
 
 
 class _ProjectionParams(nn.Module):
   """The kernel [*in, *out] and bias [*out] of an `nn.DenseGeneral(out, axis=in)`, by the same
-  names and initializers, so they are drawn from the same keys as DenseGeneral draws them."""
+  names and initializers, so they are drawn from the same keys as DenseGeneral draws them; and
+  with lora_rank > 0 a low-rank adapter (lora.adapter_params: a [in, r], b [r, out], flattened),
+  else None."""
   in_shape: tuple
   out_shape: tuple
+  lora_rank: int = 0
 
   @nn.compact
   def __call__(self):
@@ -27,7 +31,10 @@ class _ProjectionParams(nn.Module):
       return nn.initializers.lecun_normal()(rng, flat, dtype).reshape(shape)
     kernel = self.param('kernel', kernel_init, self.in_shape + self.out_shape, jnp.float32)
     bias = self.param('bias', nn.initializers.zeros_init(), self.out_shape, jnp.float32)
-    return kernel, bias
+    adapter = (lora_lib.adapter_params(self, int(np.prod(self.in_shape)),
+                                       int(np.prod(self.out_shape)), self.lora_rank)
+               if self.lora_rank else None)
+    return kernel, bias, adapter
 
 
 class SelfAttention(nn.Module):
@@ -43,17 +50,29 @@ class SelfAttention(nn.Module):
   and weighted sum at batch 64, 128 tokens, 4 heads of 64 took 63 ms in [B, T, H, D], 15 ms in
   [B, H, T, D]). Padding queries attend to the valid keys instead of to none; their outputs never
   reach a valid position.
+
+  lora: low-rank adapters on lora.targets (models/lora.py), added beside the frozen product as
+  (x A) B * scale, so that no [M, M] weight gradient is formed for an adapted projection.
   """
   num_heads: int
   dropout_rate: float
   dtype: object
+  lora: Optional[lora_lib.LoRA] = None
 
   @nn.compact
   def __call__(self, x, key_bias, train: bool, first_only: bool = False):
     features = x.shape[-1]
     heads, head_dim = self.num_heads, features // self.num_heads
-    params = {name: _ProjectionParams((features,), (heads, head_dim), name=name)()
+    adapted = set(self.lora.targets) if self.lora else set()
+    rank = lambda name: self.lora.rank if name in adapted else 0
+    params = {name: _ProjectionParams((features,), (heads, head_dim), rank(name), name=name)()
               for name in ('query', 'key', 'value')}
+
+    def low_rank(rows2d, adapter):
+      """rows2d [N, in] -> the adapter's term [N, out], in the compute dtype."""
+      a, b = adapter
+      scale = jnp.asarray(self.lora.scale, self.dtype)
+      return ((rows2d @ a.astype(self.dtype)) @ b.astype(self.dtype)) * scale
 
     def project(rows, names):
       """rows [B, T', M] -> [len(names), B, heads, T', D]. One plain [B*T', M] x [M, n*M] matmul,
@@ -61,7 +80,12 @@ class SelfAttention(nn.Module):
       kernel = jnp.concatenate([params[n][0].reshape(features, features) for n in names], axis=1)
       bias = jnp.concatenate([params[n][1].reshape(features) for n in names])
       b, t = rows.shape[:2]
-      out = rows.reshape(b * t, features) @ kernel.astype(self.dtype) + bias.astype(self.dtype)
+      rows2d = rows.reshape(b * t, features)
+      out = rows2d @ kernel.astype(self.dtype) + bias.astype(self.dtype)
+      if any(params[n][2] is not None for n in names):
+        out = out + jnp.concatenate(
+            [low_rank(rows2d, params[n][2]) if params[n][2] is not None else
+             jnp.zeros((b * t, features), self.dtype) for n in names], axis=1)
       return out.reshape(b, t, len(names), heads, head_dim).transpose(2, 0, 3, 1, 4)
 
     if first_only:
@@ -80,8 +104,11 @@ class SelfAttention(nn.Module):
     context = jnp.einsum('bhqk,bhkd->bhqd', weights, value)
     b, rows = x.shape[0], query.shape[2]
     context = context.transpose(0, 2, 1, 3).reshape(b * rows, features)
-    out_kernel, out_bias = _ProjectionParams((heads, head_dim), (features,), name='out')()
+    out_kernel, out_bias, out_adapter = _ProjectionParams((heads, head_dim), (features,),
+                                                          rank('out'), name='out')()
     out = context @ out_kernel.reshape(features, features).astype(self.dtype)
+    if out_adapter is not None:
+      out = out + low_rank(context, out_adapter)
     return (out + out_bias.astype(self.dtype)).reshape(b, rows, features)
 
 
@@ -127,13 +154,15 @@ class Block(nn.Module):
   norm: str = 'pre'
   activation: str = 'gelu_tanh'
   layer_norm_eps: float = 1e-6
+  lora: Optional[lora_lib.LoRA] = None
 
   @nn.compact
   def __call__(self, x, key_bias, train: bool, first_only: bool = False):
     full_shape = x.shape
     ln_attn = nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name='ln_attn')
     ln_mlp = nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name='ln_mlp')
-    attn = SelfAttention(self.num_heads, self.attention_dropout, self.dtype, name='attn')
+    attn = SelfAttention(self.num_heads, self.attention_dropout, self.dtype, self.lora,
+                         name='attn')
     mlp_in = nn.Dense(self.mlp_dim, dtype=self.dtype, name='mlp_in')
     mlp_out = nn.Dense(x.shape[-1], dtype=self.dtype, name='mlp_out')
     mlp = lambda h: mlp_out(ACTIVATIONS[self.activation](mlp_in(h)))
@@ -179,6 +208,9 @@ class TransformerEncoder(nn.Module):
   embed_dim: 0 (embeddings as wide as hidden_dim), or the width E of the token, position and type
     embeddings (and of ln_embed), projected to hidden_dim by a Dense ('embed_proj') after their
     dropout: ELECTRA's embedding_size.
+
+  lora: None, or low-rank adapters on every block's attention projections (models/lora.py; set
+  from config.finetune, not config.model: the encoder is the pretrained one plus adapters).
   """
   vocab_size: int
   hidden_dim: int = 256
@@ -200,6 +232,7 @@ class TransformerEncoder(nn.Module):
   # Another module's token embedding to use instead of one of its own (an ELECTRA generator
   # shares its discriminator's); None makes its own.
   token_embed: Optional[nn.Module] = None
+  lora: Optional[lora_lib.LoRA] = None
 
   def setup(self):
     dtype = common.compute_dtype(self.dtype)
@@ -215,7 +248,8 @@ class TransformerEncoder(nn.Module):
     self.embed_proj = (nn.Dense(self.hidden_dim, dtype=dtype, name='embed_proj')
                        if self.embed_dim else None)
     self.blocks = [Block(self.num_heads, self.mlp_dim, self.dropout, self.attention_dropout, dtype,
-                         self.block_norm, self.activation, self.layer_norm_eps, name=f'block_{i}')
+                         self.block_norm, self.activation, self.layer_norm_eps, self.lora,
+                         name=f'block_{i}')
                    for i in range(self.num_layers)]
     self.embed_ln = layer_norm(name='ln_embed') if self.embed_norm else None
     self.final_ln = layer_norm(name='ln_final') if self.block_norm == 'pre' else None
