@@ -49,3 +49,25 @@ def test_a_window_is_recorded_as_results_data_that_the_speed_page_is_made_from(t
   assert case['ratio'] == round(310 / 200, 3) and case['ours_reps'] == 3
   page = results.speed_page([window])
   assert f'| **{310 / 200:.2f}** |' in page and '| 310 | 200 (eager) |' in page
+
+
+def test_the_finetune_cost_of_lora_is_measured_beside_full_fine_tuning_and_tabulated(tmp_path):
+  import finetune_cost
+  from textcls_jax import config_base, results
+  full = config_base.base_config()
+  full.model = config_base.bert_model(32, 2, 4, 64, max_len=16)
+  full.data.max_len, full.train.batch_size, full.tokenizer.vocab_size = 16, 8, 200
+  lora = full.copy_and_resolve_references()
+  lora.finetune.lora_rank = 4
+  cases = [finetune_cost.measure(full, 'full', 3), finetune_cost.measure(lora, 'lora', 3)]
+  assert cases[0]['trainable_parameters'] == cases[0]['parameters']
+  # 2 blocks x (query, value) x (32 x 4 + 4 x 32) adapters, the pooler and a 2-class head.
+  assert cases[1]['trainable_parameters'] == 2 * 2 * 256 + (32 * 32 + 32) + (32 * 2 + 2)
+  assert cases[1]['optimizer_state_mb'] < cases[0]['optimizer_state_mb'] / 10
+  assert all(c['step_ms'] > 0 and c['step_scratch_mb'] > 0 for c in cases)
+  path = finetune_cost.record(cases, ['python', 'benchmarks/finetune_cost.py'],
+                              str(tmp_path / 'results'))
+  [window] = results.load_all(str(tmp_path))
+  assert window['_path'] == str(pathlib.Path(path).relative_to(tmp_path))
+  page = '\n'.join(results.cost_section([window]))
+  assert '| `lora` | 8 x 16 | 2,146 of ' in page and '## Fine-tuning cost' in page

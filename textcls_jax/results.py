@@ -38,6 +38,7 @@ REQUIRED = {
                   'dev_accuracy', 'test_accuracy', 'train_minutes') + _PROVENANCE,
     'run': ('name', 'config', 'task', 'runs') + _PROVENANCE,
     'vs_peers': ('name', 'cases') + _PROVENANCE,
+    'finetune_cost': ('name', 'cases') + _PROVENANCE,  # benchmarks/finetune_cost.py
 }
 _BEGIN = '<!-- generated:{} begin (python -m textcls_jax.results; do not edit) -->'
 _END = '<!-- generated:{} end -->'
@@ -114,6 +115,35 @@ def train_seconds(rows: Sequence[dict]) -> float:
              for a, b in zip([0] + [r['step'] for r in train], train) if b.get('steps_per_s'))
 
 
+def step_seconds(rows: Sequence[dict]) -> Optional[float]:
+  """The median seconds per step over a workdir's progress rows after the first (whose window
+  holds the compilation); None with fewer than two."""
+  train = [r for r in rows if r['split'] == 'train' and r.get('steps_per_s')][1:]
+  return statistics.median(1 / r['steps_per_s'] for r in train) if train else None
+
+
+def parameter_counts(workdir: str) -> Optional[tuple[int, int]]:
+  """(parameters, of which trainable) of a classification workdir's model, from its config,
+  tokenizer and labels (shapes only: nothing is computed or restored); None where the workdir
+  lacks its tokenizer or labels."""
+  import ml_collections
+
+  from textcls_jax import models
+  from textcls_jax import train_state
+  from textcls_jax import workdir as wd
+  from textcls_jax.data import tokenizer as tok
+  if not (tok.saved_in(wd.join(workdir, wd.TOKENIZER_DIR))
+          and wd.exists(wd.join(workdir, wd.LABELS))):
+    return None
+  config = ml_collections.ConfigDict(wd.read_config(workdir))
+  tokenizer = tok.load(wd.join(workdir, wd.TOKENIZER_DIR))
+  labels = wd.read_json(wd.join(workdir, wd.LABELS))['names']
+  model, inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels),
+                                        pad_id=tokenizer.special.pad)
+  state = train_state.abstract_train_state(config, model, inputs)
+  return train_state.parameter_counts(state)
+
+
 def summary(values: Sequence[float]) -> dict:
   """mean, sample standard deviation (0 for one value) and count."""
   return {'mean': statistics.fmean(values),
@@ -153,8 +183,13 @@ def run_result(config_spec: str, workdir: str) -> dict:
   last = dev[-1]
   run = {'seed': saved['seed'], 'step': last['step'],
          'train_minutes': round(train_seconds(rows) / 60, 1)}
+  if step_seconds(rows) is not None:
+    run['step_seconds'] = round(step_seconds(rows), 3)
   if saved['task'] == 'classify':
     run['dev_accuracy'] = last['accuracy']
+    counts = parameter_counts(workdir)
+    if counts:  # (None for a workdir without its tokenizer or labels.)
+      run['parameters'], run['trainable_parameters'] = counts
   elif 'perplexity' in last:
     run['perplexity'] = round(last['perplexity'], 2)
     run['tokens'] = last['step'] * saved['train']['batch_size'] * saved['data']['seq_len']
@@ -431,8 +466,10 @@ def runs_page(results: Sequence[dict], root: str) -> str:
            'split at the final step (not the best of several evaluations); dev also chose these '
            'recipes, so these are not held-out figures (those are the '
            '[reproduction rows](reproduction.md)).', '']
-  lines += _table(('config', 'seeds', 'dev accuracy', 'training', 'when', 'data'),
+  lines += _table(('config', 'seeds', 'dev accuracy', 'parameters trained', 's / step',
+                   'training', 'when', 'data'),
                   ((f"`{r['config']}`", len(r['runs']), _seeds(r['runs'], 'dev_accuracy', '.3f'),
+                    _trained(r['runs']), _seeds(r['runs'], 'step_seconds', '.3g'),
                     _minutes(r['runs']), _when(r), _link(r['_path'])) for r in classify))
   lines += ['', '## Pretraining runs', '',
             'Held-out perplexity at the end of training (MLM; for replaced-token detection the '
@@ -448,7 +485,47 @@ def runs_page(results: Sequence[dict], root: str) -> str:
     lines += ['', 'Held-out perplexity by step:', '']
     lines += [f"- `{r['config']}`: " + ', '.join(f'{p:g} @{s:,}' for s, p in r['curve'])
               for r in curves]
-  return '\n'.join(lines + _notes(runs, 'config') + _machines(runs)) + '\n'
+  return '\n'.join(lines + _notes(runs, 'config') + _machines(runs)
+                   + cost_section(results)) + '\n'
+
+
+def cost_section(results: Sequence[dict]) -> list[str]:
+  """benchmarks/finetune_cost.py's windows, newest first: each config's memory and step time,
+  measured side by side."""
+  windows = sorted((r for r in results if r['kind'] == 'finetune_cost'),
+                   key=lambda r: r['name'], reverse=True)
+  if not windows:
+    return []
+  lines = ['', '## Fine-tuning cost: full against LoRA', '',
+           'Each window ran `benchmarks/finetune_cost.py`: every config\'s train step at its shapes '
+           '(random weights), compiled as a run compiles it, one after another in one process. '
+           'State: parameters and optimizer state, held between steps; scratch: XLA\'s temporary '
+           'memory for one step (activations, gradients).']
+  for w in windows:
+    base = w['cases'][0]
+    lines += ['', f"### {w['name']}", '', f"{w['machine']}; commit `{w['commit']}`; "
+              f"`{w['command']}`.", '']
+    lines += _table(('config', 'batch x tokens', 'parameters trained', 'state MB (params + opt)',
+                     'step scratch MB', 'step ms (quartiles)', 'time vs first'),
+                    ((f"`{c['case']}`", f"{c['batch']} x {c['tokens']}",
+                      f"{c['trainable_parameters']:,} of {c['parameters']:,}",
+                      f"{c['params_mb'] + c['optimizer_state_mb']:,.1f} ({c['params_mb']:,.1f} + "
+                      f"{c['optimizer_state_mb']:,.1f})", f"{c['step_scratch_mb']:,.1f}",
+                      f"{c['step_ms']:,.1f} ({c['step_ms_q1']:,.1f}-{c['step_ms_q3']:,.1f})",
+                      f"{c['step_ms'] / base['step_ms']:.2f}") for c in w['cases']))
+    if w.get('notes'):
+      lines += [''] + [f'- {note}' for note in w['notes']]
+  return lines
+
+
+def _trained(runs: Sequence[dict]) -> str:
+  """'222,338 of 22,787,714' where a run records its parameter counts ('' where it does not)."""
+  run = runs[0]
+  if run.get('parameters') is None:
+    return ''
+  if run['trainable_parameters'] == run['parameters']:
+    return f"all {run['parameters']:,}"
+  return f"{run['trainable_parameters']:,} of {run['parameters']:,}"
 
 
 def _minutes(runs: Sequence[dict]) -> str:
