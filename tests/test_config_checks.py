@@ -185,7 +185,7 @@ IN_PROCESS = {'model.bidirectional': 1, 'model.embed_norm': 'yes', 'model.tie_em
               # The Transformer's BERT settings (models/transformer.py).
               'model.block_norm': 'sandwich', 'model.activation': 'relu',
               'model.type_vocab_size': -1, 'model.layer_norm_eps': 0.0, 'model.pooler': 'yes',
-              'model.embed_dim': -1,
+              'model.embed_dim': -1, 'model.attention_impl': 'flash',
               # The tokenizer's kind (data/tokenizer.py) and a WordPiece vocabulary's file.
               'tokenizer.kind': 'bpe', 'tokenizer.vocab_file': 7}
 

@@ -51,6 +51,8 @@ FOLD_FIELD = '{fold}'
 # the attention projections they may sit on (transformer.SelfAttention's parameter names).
 LORA_FAMILIES = ('transformer',)
 LORA_PROJECTIONS = ('query', 'key', 'value', 'out')
+# model.attention_impl of the Transformer: how attention is computed (models/attention.py).
+ATTENTION_IMPLEMENTATIONS = ('auto', 'einsum', 'xla', 'cudnn')
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -301,7 +303,8 @@ ENCODER_FAMILIES = {
                       dropout=0.1, attention_dropout=0.1, pooling='cls', embed_norm=False,
                       block_norm='pre', activation='gelu_tanh', type_vocab_size=0,
                       layer_norm_eps=1e-6, pooler=False, embed_dim=0,
-                      dtype='float32', head_hidden_dim=0, head_dropout=0.1),
+                      dtype='float32', attention_impl='auto', head_hidden_dim=0,
+                      head_dropout=0.1),
         # Its width is its embedding's, shared with the discriminator: its depth and MLP instead.
         generator_sizes=('num_layers', 'mlp_dim'),
         layer_regex=r'encoder/block_(\d+)/',

@@ -33,13 +33,15 @@ TASKS = ('classify',) + config_base.CORPUS_TASKS
 
 # Keys a resumed run may change: how long it trains, how often it logs, evaluates and saves, how
 # many checkpoints it keeps, how it reacts to faults, how the same batches are spread over the
-# devices and into micro-batches, and where compiled programs are cached. None of them changes what the saved parameters,
-# optimizer state or data position mean.
+# devices and into micro-batches, where compiled programs are cached, and which implementation
+# computes attention. None of them changes what the saved parameters, optimizer state or data
+# position mean.
 # (`train.num_steps` also stretches the learning-rate schedule to the new total from the resume on.)
 RESUMABLE_KEYS = frozenset({
     'train.num_steps', 'train.log_every_steps', 'train.eval_every_steps', 'train.on_nonfinite',
     'checkpoint.every_steps', 'checkpoint.max_to_keep', 'checkpoint.on_corrupt', 'parallel.mode',
     'data.tfds_data_dir', 'compilation_cache', 'train.plots', 'train.grad_accum_steps',
+    'model.attention_impl',  # The same function and parameters (models/attention.py).
     'reproduce.seeds', 'reproduce.folds', 'reproduce.reference',  # The row's runs and its label,
     # not what one run's state means.
 })
@@ -227,6 +229,7 @@ RULES: dict[str, Rule] = {
     'model.embed_norm': BOOL,
     'model.block_norm': one_of('pre', 'post'),
     'model.activation': one_of('gelu_tanh', 'gelu'),
+    'model.attention_impl': one_of(*config_base.ATTENTION_IMPLEMENTATIONS),
     'model.type_vocab_size': (NON_NEGATIVE_INT[0], 'an integer >= 0 (0: no token-type embedding)'),
     'model.layer_norm_eps': POSITIVE_NUMBER,
     'model.pooler': BOOL,
@@ -308,6 +311,9 @@ def problems(config) -> list[str]:
       bad('data.test_fraction', '0 when data.cv_folds is set (the held-out fold is the test split)')
     if flat.get('data.label_names') and flat.get('data.label_names_file'):
       bad('data.label_names_file', "'' when data.label_names is set (one list of class names)")
+  if flat.get('model.attention_impl') in ('xla', 'cudnn') and flat.get('model.attention_dropout'):
+    bad('model.attention_impl', "'auto' or 'einsum' with model.attention_dropout > 0 "
+        "(jax.nn.dot_product_attention has no dropout)")
   if flat.get('finetune.lora_rank'):  # Adapters on a frozen encoder's attention.
     if task != 'classify':
       bad('finetune.lora_rank', f'0 for task {task} (adapters fine-tune a classifier)')

@@ -55,7 +55,7 @@ from textcls_jax.models import lora
 
 # Model keys that do not change the encoder's parameters.
 FREE_KEYS = frozenset({'dropout', 'attention_dropout', 'pooling', 'dtype', 'head_hidden_dim',
-                       'head_dropout', 'tie_embeddings'})
+                       'head_dropout', 'tie_embeddings', 'attention_impl'})
 
 
 class TransferError(ValueError):

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from textcls_jax.models import attention
 from textcls_jax.models import common
 from textcls_jax.models import lora as lora_lib
 
@@ -49,7 +50,7 @@ class SelfAttention(nn.Module):
   faster with the batch dimensions leading (jax 0.10.2, 2 CPU cores, 2026-12-01: scores, softmax
   and weighted sum at batch 64, 128 tokens, 4 heads of 64 took 63 ms in [B, T, H, D], 15 ms in
   [B, H, T, D]). Padding queries attend to the valid keys instead of to none; their outputs never
-  reach a valid position.
+  reach a valid position. The scores, softmax and weighted sum are attention.attend's, by `impl`.
 
   lora: low-rank adapters on lora.targets (models/lora.py), added beside the frozen product as
   (x A) B * scale, so that no [M, M] weight gradient is formed for an adapted projection.
@@ -58,6 +59,7 @@ class SelfAttention(nn.Module):
   dropout_rate: float
   dtype: object
   lora: Optional[lora_lib.LoRA] = None
+  impl: str = 'auto'  # models/attention.py's implementations.
 
   @nn.compact
   def __call__(self, x, key_bias, train: bool, first_only: bool = False):
@@ -92,18 +94,14 @@ class SelfAttention(nn.Module):
       (query,), (key, value) = project(x[:, :1], ['query']), project(x, ['key', 'value'])
     else:
       query, key, value = project(x, ['query', 'key', 'value'])
-    query = query / jnp.sqrt(head_dim).astype(self.dtype)
-    scores = jnp.einsum('bhqd,bhkd->bhqk', query, key) + key_bias.astype(self.dtype)
-    weights = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(self.dtype)
-    if train and self.dropout_rate > 0.0:
-      keep_prob = 1.0 - self.dropout_rate
-      t = x.shape[1]  # The full [T, T] mask is drawn, so that row 0 is the same in both forms.
-      keep = jax.random.bernoulli(self.make_rng('dropout'), keep_prob, (1, 1, t, t))
-      keep = keep[:, :, :weights.shape[2]]
-      weights = weights * (keep.astype(self.dtype) / jnp.asarray(keep_prob, self.dtype))
-    context = jnp.einsum('bhqk,bhkd->bhqd', weights, value)
+    dropout = train and self.dropout_rate > 0.0
+    # The full [T, T] dropout mask is drawn (full_length), so that row 0 is the same in both forms.
+    context = attention.attend(query, key, value, key_bias, impl=self.impl,
+                               dropout_rate=self.dropout_rate if dropout else 0.0,
+                               dropout_rng=self.make_rng('dropout') if dropout else None,
+                               full_length=x.shape[1])
     b, rows = x.shape[0], query.shape[2]
-    context = context.transpose(0, 2, 1, 3).reshape(b * rows, features)
+    context = context.reshape(b * rows, features)
     out_kernel, out_bias, out_adapter = _ProjectionParams((heads, head_dim), (features,),
                                                           rank('out'), name='out')()
     out = context @ out_kernel.reshape(features, features).astype(self.dtype)
@@ -155,6 +153,7 @@ class Block(nn.Module):
   activation: str = 'gelu_tanh'
   layer_norm_eps: float = 1e-6
   lora: Optional[lora_lib.LoRA] = None
+  attention_impl: str = 'auto'
 
   @nn.compact
   def __call__(self, x, key_bias, train: bool, first_only: bool = False):
@@ -162,7 +161,7 @@ class Block(nn.Module):
     ln_attn = nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name='ln_attn')
     ln_mlp = nn.LayerNorm(epsilon=self.layer_norm_eps, dtype=self.dtype, name='ln_mlp')
     attn = SelfAttention(self.num_heads, self.attention_dropout, self.dtype, self.lora,
-                         name='attn')
+                         self.attention_impl, name='attn')
     mlp_in = nn.Dense(self.mlp_dim, dtype=self.dtype, name='mlp_in')
     mlp_out = nn.Dense(x.shape[-1], dtype=self.dtype, name='mlp_out')
     mlp = lambda h: mlp_out(ACTIVATIONS[self.activation](mlp_in(h)))
@@ -209,6 +208,10 @@ class TransformerEncoder(nn.Module):
     embeddings (and of ln_embed), projected to hidden_dim by a Dense ('embed_proj') after their
     dropout: ELECTRA's embedding_size.
 
+  attention_impl: how attention is computed (models/attention.py): 'auto' (by backend), 'einsum'
+    (XLA:CPU's fastest layout, with attention dropout), 'xla' or 'cudnn' (jax.nn's fused
+    attention; no attention dropout). The same parameters and function in each.
+
   lora: None, or low-rank adapters on every block's attention projections (models/lora.py; set
   from config.finetune, not config.model: the encoder is the pretrained one plus adapters).
   """
@@ -229,6 +232,7 @@ class TransformerEncoder(nn.Module):
   pooler: bool = False
   embed_dim: int = 0
   dtype: str = 'float32'
+  attention_impl: str = 'auto'
   # Another module's token embedding to use instead of one of its own (an ELECTRA generator
   # shares its discriminator's); None makes its own.
   token_embed: Optional[nn.Module] = None
@@ -249,7 +253,7 @@ class TransformerEncoder(nn.Module):
                        if self.embed_dim else None)
     self.blocks = [Block(self.num_heads, self.mlp_dim, self.dropout, self.attention_dropout, dtype,
                          self.block_norm, self.activation, self.layer_norm_eps, self.lora,
-                         name=f'block_{i}')
+                         self.attention_impl, name=f'block_{i}')
                    for i in range(self.num_layers)]
     self.embed_ln = layer_norm(name='ln_embed') if self.embed_norm else None
     self.final_ln = layer_norm(name='ln_final') if self.block_norm == 'pre' else None
