@@ -43,6 +43,13 @@ PEERS = os.path.join(ROOT, '..', 'shared', 'peers')
 
 _BERT = dict(name='transformer', hidden_dim=256, num_layers=4, num_heads=4, mlp_dim=1024,
              max_len=128, dropout=0.1, attention_dropout=0.1, pooling='cls')
+# all-MiniLM-L6-v2's encoder as config_base.bert_model(384, 6, 12, 1536) states it (the published-
+# encoder step: configs/published_minilm.py), against benchmarks/peer_minilm.py's HF model.
+_MINILM = dict(name='transformer', hidden_dim=384, num_layers=6, num_heads=12, mlp_dim=1536,
+               max_len=512, dropout=0.1, attention_dropout=0.1, pooling='cls', embed_norm=True,
+               block_norm='post', activation='gelu', type_vocab_size=2, layer_norm_eps=1e-12,
+               pooler=True)
+MINILM_VOCAB = 30522
 # Each case: our model (config.model overrides), the task, the batch shape, and the peer commands
 # doing the same step (every peer mode a user could pick; the ratio is to the fastest).
 CASES = collections.OrderedDict([
@@ -65,6 +72,22 @@ CASES = collections.OrderedDict([
     ('transformer_infer', dict(
         model=_BERT, task='infer', batch=64, seq_len=128, full_length=True,
         peers=['peer_bert_infer.py --mode inference_mode', 'peer_bert_infer.py --mode compile'])),
+    # The published encoder: float32 against PyTorch's float32 modes; our bfloat16 compute
+    # (model.dtype) against its bfloat16 autocast, the mode a PyTorch user on this CPU would pick.
+    ('minilm_cls_train', dict(
+        model=_MINILM, vocab=MINILM_VOCAB, task='classify', batch=32, seq_len=128,
+        full_length=True,
+        peers=['peer_minilm.py --task cls --mode eager', 'peer_minilm.py --task cls --mode compile'])),
+    ('minilm_cls_train_bf16', dict(
+        model=dict(_MINILM, dtype='bfloat16'), vocab=MINILM_VOCAB, task='classify', batch=32,
+        seq_len=128, full_length=True, peers=['peer_minilm.py --task cls --mode bf16'])),
+    ('minilm_infer', dict(
+        model=_MINILM, vocab=MINILM_VOCAB, task='infer', batch=64, seq_len=128, full_length=True,
+        peers=['peer_minilm.py --task infer --mode eager',
+               'peer_minilm.py --task infer --mode compile'])),
+    ('minilm_infer_bf16', dict(
+        model=dict(_MINILM, dtype='bfloat16'), vocab=MINILM_VOCAB, task='infer', batch=64,
+        seq_len=128, full_length=True, peers=['peer_minilm.py --task infer --mode bf16'])),
 ])
 VOCAB = 8192
 
@@ -76,7 +99,7 @@ def synthetic_batches(case: dict, n: int, seed: int = 0) -> list:
   b, t = case['batch'], case['seq_len']
   out = []
   for _ in range(n):
-    tokens = rng.integers(4, VOCAB, size=(b, t)).astype(np.int32)
+    tokens = rng.integers(4, case.get('vocab', VOCAB), size=(b, t)).astype(np.int32)
     tokens[:, 0] = 2  # [CLS]
     if not case['full_length']:
       lengths = rng.integers(t // 2, t + 1, size=b)
@@ -104,20 +127,21 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
   config.model.update(case['model'])
   config.optim.warmup_steps = 10  # The peers use a constant rate; ours warms up, then decays.
   b, t = case['batch'], case['seq_len']
+  vocab = case.get('vocab', VOCAB)
   batches = synthetic_batches(case, 8)
   rng = jax.random.PRNGKey(0)
   if case['task'] == 'mlm':
     k = masking.num_predictions(t, config.mlm.rate)
-    model = models.build_masked_lm(config.model, VOCAB, pad_id=0)
+    model = models.build_masked_lm(config.model, vocab, pad_id=0)
     init_inputs = (np.ones((1, t), np.int32), np.zeros((1, k), np.int32))
     objective = functools.partial(
-        tasks.mlm_objective, vocab_size=VOCAB, rate=config.mlm.rate,
+        tasks.mlm_objective, vocab_size=vocab, rate=config.mlm.rate,
         mask_fraction=config.mlm.mask_fraction, random_fraction=config.mlm.random_fraction,
         max_predictions=k, special=special_ids.SENTENCEPIECE)
     for batch in batches:
       del batch['label']
   else:
-    model = models.build_classifier(config.model, VOCAB, 2, pad_id=0)
+    model = models.build_classifier(config.model, vocab, 2, pad_id=0)
     init_inputs = (np.ones((1, t), np.int32),)
     objective = tasks.classification_objective
   state = train_state.create_train_state(config, model, init_inputs, rng)
@@ -162,6 +186,12 @@ def run_one(name: str, warmup: int, steps: int) -> dict:
               cpu_util=round(cpu_util, 2), loadavg_1m=round(os.getloadavg()[0], 2),
               compile_cache=bool(cache_dir), jax=jax.__version__,
               python=platform.python_version())
+
+
+def _peer_dir(peer: str) -> str:
+  """Where a peer command's script lives: here (peer_minilm.py) or ../shared/peers."""
+  script = shlex.split(peer)[0]
+  return HERE if os.path.exists(os.path.join(HERE, script)) else PEERS
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -288,7 +318,7 @@ def main():
                         f'--warmup={args.warmup}', f'--steps={args.steps}'], ROOT)]
       if args.peer_python:
         cmds += [(peer, [os.path.abspath(args.peer_python)] + shlex.split(peer) +
-                  [f'--warmup={args.warmup}', f'--steps={args.steps}'], PEERS)
+                  [f'--warmup={args.warmup}', f'--steps={args.steps}'], _peer_dir(peer))
                  for peer in CASES[name]['peers']]
       for label, cmd, cwd in cmds:
         print(f'[{time.strftime("%H:%M:%S")}] rep {rep}: {name}: {label}', file=sys.stderr)

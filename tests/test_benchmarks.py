@@ -15,6 +15,20 @@ def test_synthetic_batches_have_the_peers_shapes_and_lengths():
   assert lengths.min() >= 32 and lengths.max() <= 64 and len(set(lengths)) > 5
   full = vs_peers.synthetic_batches(vs_peers.CASES['transformer_infer'], 1)[0]['tokens']
   assert full.shape == (64, 128) and (full != 0).all() and (full[:, 0] == 2).all()
+  minilm = vs_peers.synthetic_batches(vs_peers.CASES['minilm_cls_train'], 1)[0]['tokens']
+  assert minilm.shape == (32, 128) and minilm.max() < 30522 and minilm.max() > 8192
+
+
+def test_the_minilm_cases_state_the_published_encoder_and_find_their_peer_script():
+  from textcls_jax import config_base
+  stated = config_base.bert_model(384, 6, 12, 1536).to_dict()
+  for name in ('minilm_cls_train', 'minilm_cls_train_bf16', 'minilm_infer', 'minilm_infer_bf16'):
+    case = vs_peers.CASES[name]
+    assert {k: v for k, v in case['model'].items() if k != 'dtype'}.items() <= stated.items()
+    assert case['model'].get('dtype', 'float32') == ('bfloat16' if 'bf16' in name else 'float32')
+    for peer in case['peers']:
+      assert vs_peers._peer_dir(peer) == vs_peers.HERE, peer
+  assert vs_peers._peer_dir('peer_cnn_cls.py --mode eager') == vs_peers.PEERS
 
 
 def _run(case, impl, tok, rep, others=0.0, warm=False):
