@@ -90,3 +90,14 @@ def test_what_an_implementation_cannot_do_is_refused_in_one_line():
                             "'einsum' with model.attention_dropout > 0"), problem
   config.model.attention_dropout = 0.0
   assert not config_checks.problems(config)
+
+
+@pytest.mark.skipif(jax.default_backend() != 'gpu', reason='cuDNN attention needs an NVIDIA GPU '
+                    '(benchmarks/gpu_check.sh runs this there)')
+@pytest.mark.parametrize('rows', [None, 1])
+def test_cudnn_attention_computes_what_the_einsum_path_computes(rows):
+  q, k, v, bias = _inputs(jnp.bfloat16, rows)
+  np.testing.assert_allclose(
+      np.asarray(attention.attend(q, k, v, bias, impl='cudnn'), np.float32),
+      np.asarray(attention.attend(q, k, v, bias, impl='einsum'), np.float32), atol=3e-2, rtol=3e-2)
+  assert attention.resolve('auto', jnp.bfloat16, False) == 'cudnn'

@@ -1,7 +1,10 @@
-"""benchmarks/vs_peers.py: the peers' shapes, and the table's ratios and contention filter."""
+"""The benchmarks: vs_peers.py (the peers' shapes, the table's ratios and contention filter),
+finetune_cost.py (full fine-tuning against LoRA) and gpu_step.py (what gpu_check.sh measures)."""
 
 import pathlib
 import sys
+
+import pytest
 
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / 'benchmarks'))
@@ -85,3 +88,22 @@ def test_the_finetune_cost_of_lora_is_measured_beside_full_fine_tuning_and_tabul
   assert window['_path'] == str(pathlib.Path(path).relative_to(tmp_path))
   page = '\n'.join(results.cost_section([window]))
   assert '| `lora` | 8 x 16 | 2,146 of ' in page and '## Fine-tuning cost' in page
+
+
+def test_the_gpu_check_step_runs_here_at_a_tiny_size(capsys):
+  """benchmarks/gpu_step.py, which benchmarks/gpu_check.sh runs on a GPU: its train step and its
+  figures, at a tiny size on CPU (no MFU without a known peak)."""
+  import json
+  import gpu_step
+  assert gpu_step.main(['--layers=2', '--hidden=32', '--heads=4', '--mlp=64', '--vocab=100',
+                        '--batch=4', '--seq_len=16', '--steps=3', '--attention_dropout=0',
+                        '--peak_tflops=1']) == 0
+  row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  assert row['case'] == 'train_step' and row['tokens_per_s'] > 0 and row['step_ms'] > 0
+  # 6 x (2 blocks of 4 x 32 x 32 + 4 x 32 + 2 x 32 x 64 + 64 + 32 + 4 x 32, the pooler and the
+  # embedding LayerNorm, the head) + attention's 12 x 2 x 16 x 32, per token.
+  dense = 2 * (4 * 32 * 32 + 4 * 32 + 2 * 32 * 64 + 64 + 32 + 4 * 32) + (32 * 32 + 32) + 64 + (
+      32 * 2 + 2)
+  assert row['model_flops_per_token'] == 6 * dense + 12 * 2 * 16 * 32
+  assert row['mfu'] == pytest.approx(row['model_flops_per_token'] * row['tokens_per_s'] / 1e12,
+                                     abs=1e-4)
