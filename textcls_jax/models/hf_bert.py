@@ -153,7 +153,8 @@ def model_keys(hf_config: dict) -> dict:
       embed_norm=True, block_norm='post', activation=ACTIVATIONS[act],
       type_vocab_size=hf_config.get('type_vocab_size', 2),
       layer_norm_eps=hf_config.get('layer_norm_eps', 1e-12), pooler=kind == 'bert',
-      embed_dim=embed if embed != hidden else 0, dtype='float32', head_hidden_dim=0,
+      embed_dim=embed if embed != hidden else 0, dtype='float32', attention_impl='auto',
+      head_hidden_dim=0,
       head_dropout=dropout if classifier_dropout is None else classifier_dropout)
 
 
