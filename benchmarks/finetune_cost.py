@@ -41,20 +41,31 @@ def _bytes(tree) -> int:
   return sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(tree))
 
 
-def measure(config, case: str, repeats: int) -> dict:
-  """One config's figures (the module docstring's list), named `case`."""
+def classifier_step(config, num_batches: int = 1):
+  """(state, batches, step) for timing a config's classifier: a fresh train state (2 classes,
+  tokenizer.vocab_size pieces), `num_batches` synthetic full-length batches of train.batch_size x
+  data.max_len on the device, and train.train_step jitted as a run jits it (the state donated,
+  xla_options.for_step). benchmarks/gpu_step.py times the same."""
   batch_size, length = config.train.batch_size, config.data.max_len
   vocab = config.tokenizer.vocab_size
   model, inputs = models.build_for_task(config, vocab, 2, pad_id=0)
   state = train_state.create_train_state(config, model, inputs, jax.random.PRNGKey(0))
-  parameters, trainable = train_state.parameter_counts(state)
   rng = np.random.default_rng(0)
-  tokens = rng.integers(1, vocab, (batch_size, length)).astype(np.int32)
-  batch = {'tokens': tokens, 'label': rng.integers(0, 2, batch_size).astype(np.int32),
-           'weight': np.ones(batch_size, np.float32)}
+  batches = [jax.device_put({
+      'tokens': rng.integers(1, vocab, (batch_size, length)).astype(np.int32),
+      'label': rng.integers(0, 2, batch_size).astype(np.int32),
+      'weight': np.ones(batch_size, np.float32)}) for _ in range(num_batches)]
   step = jax.jit(functools.partial(train.train_step, objective=tasks.classification_objective),
                  donate_argnums=(0,),
                  compiler_options=xla_options.for_step(config.model.name, training=True) or None)
+  return state, batches, step
+
+
+def measure(config, case: str, repeats: int) -> dict:
+  """One config's figures (the module docstring's list), named `case`."""
+  batch_size, length = config.train.batch_size, config.data.max_len
+  state, (batch,), step = classifier_step(config)
+  parameters, trainable = train_state.parameter_counts(state)
   key = jax.random.PRNGKey(1)
   compiled = step.lower(state, batch, key).compile()
   memory = compiled.memory_analysis()

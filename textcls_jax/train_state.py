@@ -8,16 +8,15 @@ out of it, all through `checkpoint_item`, `from_checkpoint_item` and `abstract_c
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
-from flax import traverse_util
 
 from textcls_jax import optim
+from textcls_jax.models import common
 from textcls_jax.models import lora
 
 
@@ -52,21 +51,12 @@ def partition(params, trainable: Optional[str]) -> tuple[Any, Any]:
   (TrainState.trainable); with trainable None, (params, {})."""
   if trainable is None:
     return params, {}
-  pattern = re.compile(trainable)
-  flat = traverse_util.flatten_dict(params, sep='/')
-  return (traverse_util.unflatten_dict({k: v for k, v in flat.items() if pattern.search(k)},
-                                       sep='/'),
-          traverse_util.unflatten_dict({k: v for k, v in flat.items() if not pattern.search(k)},
-                                       sep='/'))
+  return common.split_by_path(params, trainable)
 
 
 def combine(trainable_part, frozen_part):
   """The inverse of partition."""
-  if not frozen_part:
-    return trainable_part
-  return traverse_util.unflatten_dict({**traverse_util.flatten_dict(trainable_part, sep='/'),
-                                       **traverse_util.flatten_dict(frozen_part, sep='/')},
-                                      sep='/')
+  return common.join(trainable_part, frozen_part) if frozen_part else trainable_part
 
 
 def parameter_counts(state: TrainState) -> tuple[int, int]:

@@ -1,8 +1,12 @@
-"""Pieces shared by the encoder families: dtypes and masked pooling."""
+"""Pieces shared by the encoder families: dtypes, masked pooling, and splitting a parameter tree
+by path."""
 
 from __future__ import annotations
 
+import re
+
 import jax.numpy as jnp
+from flax import traverse_util
 
 
 def compute_dtype(name: str):
@@ -35,3 +39,19 @@ def pool(x, mask, method: str):
   if method in ('first', 'cls'):
     return x[:, 0]
   raise ValueError(f"unknown pooling {method!r}: use 'mean', 'max' or 'cls'")
+
+
+def split_by_path(params, pattern: str) -> tuple:
+  """params -> (the leaves whose 'a/b/c' path matches the regex `pattern`, the others): two trees
+  of params' paths."""
+  regex = re.compile(pattern)
+  flat = traverse_util.flatten_dict(params, sep='/')
+  return (traverse_util.unflatten_dict({k: v for k, v in flat.items() if regex.search(k)}, sep='/'),
+          traverse_util.unflatten_dict({k: v for k, v in flat.items() if not regex.search(k)},
+                                       sep='/'))
+
+
+def join(a, b):
+  """Two trees of disjoint paths (split_by_path's) as one."""
+  return traverse_util.unflatten_dict({**traverse_util.flatten_dict(a, sep='/'),
+                                       **traverse_util.flatten_dict(b, sep='/')}, sep='/')

@@ -18,6 +18,7 @@ nn.Dense / einsum calls would not see without reshaping the attention around it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Optional
 
 import jax.numpy as jnp
@@ -25,12 +26,14 @@ import flax.linen as nn
 from flax import traverse_util
 
 from textcls_jax import config_base
+from textcls_jax.models import common
 
 A, B = 'lora_a', 'lora_b'
 # What trains beside the adapters when a run has them: the classification head (fresh), and BERT's
 # pooler, a layer that only the classifier reads (sentence-transformers checkpoints never trained
 # theirs). Everything else in the encoder is frozen. A regex over 'a/b/c' parameter paths.
-TRAINABLE = rf'(^head/|^encoder/pooler/|/({A}|{B})$)'
+ADAPTER_PATH = rf'/({A}|{B})$'  # An adapter's parameter path.
+TRAINABLE = rf'(^head/|^encoder/pooler/|{ADAPTER_PATH})'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,22 +68,18 @@ def adapter_params(module: nn.Module, in_dim: int, out_dim: int, rank: int):
 
 def is_adapter(path: str) -> bool:
   """Whether an 'a/b/c' parameter path is an adapter's."""
-  return path.rsplit('/', 1)[-1] in (A, B)
+  return re.search(ADAPTER_PATH, path) is not None
 
 
 def without_adapters(params) -> tuple[dict, dict]:
   """params -> (the tree without adapters, the adapters alone as a tree of the same paths)."""
-  flat = traverse_util.flatten_dict(params, sep='/')
-  base = {k: v for k, v in flat.items() if not is_adapter(k)}
-  adapters = {k: v for k, v in flat.items() if is_adapter(k)}
-  return (traverse_util.unflatten_dict(base, sep='/'),
-          traverse_util.unflatten_dict(adapters, sep='/'))
+  adapters, base = common.split_by_path(params, ADAPTER_PATH)
+  return base, adapters
 
 
 def with_adapters(params, adapters):
   """The inverse of without_adapters: the two trees joined."""
-  return traverse_util.unflatten_dict({**traverse_util.flatten_dict(params, sep='/'),
-                                       **traverse_util.flatten_dict(adapters, sep='/')}, sep='/')
+  return common.join(params, adapters)
 
 
 def merge(params, lora: LoRA):
