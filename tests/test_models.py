@@ -1,5 +1,6 @@
 """Encoder contract, shapes, and padding invariance for every family."""
 
+import dataclasses
 import functools
 
 import flax.linen as nn
@@ -271,14 +272,33 @@ def test_classifier_asks_its_encoder_for_the_pooled_states_only():
   np.testing.assert_allclose(jax.jit(classifier.apply)(variables, tokens), expected, atol=1e-5)
 
 
-def test_a_transformer_forward_compiles_without_ynnpack_on_cpu_only_and_means_the_same():
+AMD_AVX2 = 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx avx2 fma\n'
+INTEL_AMX = ('vendor_id\t: GenuineIntel\nflags\t\t: fpu avx2 avx512f avx512bw amx_bf16 amx_tile '
+             'amx_int8\n\nvendor_id\t: GenuineIntel\nflags\t\t: fpu\n')
+
+
+def test_compiler_choices_apply_only_on_the_cpu_kinds_they_were_measured_on():
+  from textcls_jax import xla_options
+  amd, intel = xla_options.parse_cpuinfo(AMD_AVX2), xla_options.parse_cpuinfo(INTEL_AMX)
+  assert amd == xla_options.CpuKind('AMD', avx512=False, amx=False)
+  assert intel == xla_options.CpuKind('Intel', avx512=True, amx=True)  # The first processor's.
+  assert str(intel) == 'Intel CPU (AVX-512, AMX)'
+  assert xla_options.parse_cpuinfo('') == xla_options.CpuKind('', False, False)
+  amd_avx512 = dataclasses.replace(amd, avx512=True)
+  for_step = xla_options.for_step
+  assert for_step('transformer', training=False, backend='cpu', cpu=amd) == (
+      xla_options.WITHOUT_YNNPACK)
+  for other in (intel, amd_avx512, xla_options.CpuKind('', False, False)):  # Not measured.
+    assert for_step('transformer', training=False, backend='cpu', cpu=other) == {}
+  assert for_step('transformer', training=True, backend='cpu', cpu=amd) == {}
+  assert for_step('transformer', training=False, backend='gpu', cpu=amd) == {}
+  assert for_step('rnn', training=False, backend='cpu', cpu=amd) == {}
+  assert isinstance(xla_options.cpu_kind(), xla_options.CpuKind)  # This machine's, read.
+
+
+def test_a_transformer_forward_compiles_without_ynnpack_and_means_the_same():
   from textcls_jax import predict
   from textcls_jax import xla_options
-  assert xla_options.for_step('transformer', training=False, backend='cpu') == (
-      xla_options.WITHOUT_YNNPACK)
-  assert xla_options.for_step('transformer', training=True, backend='cpu') == {}
-  assert xla_options.for_step('transformer', training=False, backend='gpu') == {}
-  assert xla_options.for_step('rnn', training=False, backend='cpu') == {}
   model = models.build_classifier(small_model_config('transformer'), VOCAB, 3, pad_id=0)
   tokens = _tokens(jax.random.PRNGKey(0), 4, 16, [16, 9, 3, 12])
   params = model.init(jax.random.PRNGKey(1), tokens)['params']

@@ -276,7 +276,8 @@ class EncoderFamily:
   # below them.
   layer_regex: str
   embedding_regex: str
-  # Its forward-only steps compile without YNNPACK on CPU (xla_options.py says why).
+  # Its forward-only steps compile without YNNPACK on the CPU kinds where that was measured to
+  # help (xla_options.py).
   forward_without_ynnpack: bool = False
 
 
