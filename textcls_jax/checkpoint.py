@@ -32,6 +32,7 @@ from absl import logging
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
+from textcls_jax import failures
 from textcls_jax import parallel
 from textcls_jax import workdir as wd
 
@@ -39,7 +40,7 @@ from textcls_jax import workdir as wd
 CORRUPT_DIR = 'checkpoints_corrupt'  # Beside the checkpoints folder: bad steps are moved here.
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(failures.UserError, RuntimeError):
   """A checkpoint that cannot be restored; the message names it and the reason."""
 
 
@@ -269,7 +270,14 @@ class Checkpointer:
     self._manager.wait_until_finished()
     target = self.corrupt_dir / f'{step}-{time.strftime("%Y%m%d-%H%M%S")}'
     if parallel.is_main_process():  # Every process found it bad; one moves it.
-      wd.move_tree(epath.Path(self.directory) / str(step), target)
+      source = epath.Path(self.directory) / str(step)
+      try:
+        wd.move_tree(source, target)
+      except OSError as e:  # A read-only filesystem, a full disk, missing permission.
+        raise CheckpointError(
+            f'{source} is corrupt, and setting it aside in {target.parent} failed '
+            f'({type(e).__name__}: {e.strerror or e}); nothing was changed. Make the workdir '
+            f'writable, or move {source} away yourself, and run again') from e
     parallel.barrier(f'quarantined checkpoint {step}')
     self._manager.reload()
     return target

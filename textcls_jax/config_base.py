@@ -5,24 +5,55 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import traceback
 
 import ml_collections
+
+from textcls_jax import failures
 
 
 def config_file(spec: str) -> ml_collections.ConfigDict:
   """get_config() of a config file, `PATH` or `PATH:ARG` (then get_config(ARG)), as --config reads
   it: the one loader, also used by a config that starts from another (e.g. a fine-tuning run from
-  the from-scratch config of the same model)."""
+  the from-scratch config of the same model). A file that is missing, does not parse, has no
+  get_config, or fails in it is ConfigFileError: one line naming the file and line."""
   path, _, arg = spec.partition(':')
-  loader = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-  if loader is None:
-    raise FileNotFoundError(f'config file {path} not found')
-  module = importlib.util.module_from_spec(loader)
-  loader.loader.exec_module(module)
-  return module.get_config(arg) if arg else module.get_config()
+  if not os.path.isfile(path):
+    raise ConfigFileError(f'config file {path} not found (--config=PATH[:VARIANT], e.g. '
+                          'configs/tiny.py)')
+  try:
+    loader = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    if not callable(getattr(module, 'get_config', None)):
+      raise ConfigFileError(f'{path} defines no get_config(): a config file returns its '
+                            'ml_collections.ConfigDict from get_config() (see configs/tiny.py)')
+    config = module.get_config(arg) if arg else module.get_config()
+  except ConfigFileError:
+    raise  # A config this one starts from, already named.
+  except SyntaxError as e:
+    raise ConfigFileError(f'{e.filename}, line {e.lineno}: {e.msg}') from e
+  except Exception as e:  # noqa: BLE001 (whatever the file's own code raised, named where)
+    raise ConfigFileError(f'{_where(e, path)}: {type(e).__name__}: {e}') from e
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise ConfigFileError(f'{path}: get_config() returned {type(config).__name__}, not an '
+                          'ml_collections.ConfigDict')
+  return config
 
 
-class VariantError(ValueError):
+class ConfigFileError(failures.UserError, ValueError):
+  """A config file that is missing, does not parse, has no get_config, or fails in it."""
+
+
+def _where(error: Exception, path: str) -> str:
+  """'PATH, line N' of the innermost frame of `error` in the config file `path`, else `path`."""
+  frames = traceback.extract_tb(error.__traceback__)
+  mine = [f for f in frames if os.path.abspath(f.filename) == os.path.abspath(path)]
+  frame = (mine or [None])[-1]
+  return f'{path}, line {frame.lineno}' if frame else path
+
+
+class VariantError(ConfigFileError):
   """--config=PATH:VARIANT names a variant that the config does not define."""
 
 

@@ -26,6 +26,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from textcls_jax import config_base
+from textcls_jax import failures
 from textcls_jax.data import sources
 from textcls_jax.data import tokenizer as tok
 
@@ -50,7 +51,7 @@ RESUMABLE_KEYS = frozenset({
 RESUMABLE_KEYS_CLASSIFY = frozenset({'eval.batch_size'})
 
 
-class ConfigError(ValueError):
+class ConfigError(failures.UserError, ValueError):
   """A config value that is not allowed, or a change a workdir cannot take."""
 
 
@@ -448,14 +449,14 @@ def check_overrides(argv: list[str]) -> None:
 
 
 def load_config(spec: str) -> ml_collections.ConfigDict:
-  """config_base.config_file(spec) (`PATH` or `PATH:VARIANT`), or an exit with one line naming a
-  missing file or an unknown variant."""
-  path = spec.partition(':')[0]
-  if not os.path.isfile(path):
-    sys.exit(f'error: config file {path} not found')
+  """config_base.config_file(spec) (`PATH` or `PATH:VARIANT`), or an exit with one line naming the
+  file and line (a file missing, not parsing, without get_config, failing in it) or an unknown
+  variant; with --verbose or TEXTCLS_VERBOSE=1, the error and its traceback."""
   try:
     return config_base.config_file(spec)
-  except config_base.VariantError as e:
+  except config_base.ConfigFileError as e:
+    if failures.verbose_requested('--verbose' in sys.argv):
+      traceback.print_exc()  # absl would print the message of an error raised in parsing alone.
     sys.exit(f'error: {e}')
 
 
@@ -474,10 +475,7 @@ class _ConfigFileParser(flags.ArgumentParser):
   them, as it would otherwise report an unknown key only as "KeyError: 'b'"."""
 
   def parse(self, argument):
-    try:
-      config = load_config(argument)
-    except (TypeError, ValueError) as e:  # absl would keep only the message, not where it arose.
-      raise type(e)('Error whilst parsing config file:\n\n' + traceback.format_exc()) from None
+    config = load_config(argument)
     _check_override_keys(config, _override_keys(sys.argv[1:]))
     config.lock()
     return config

@@ -30,13 +30,15 @@ from typing import Union
 from absl import app
 from absl import flags
 
+from textcls_jax import failures
+
 MODEL = 'model.safetensors'
 HF_CONFIG = 'config.json'
 VOCAB = 'vocab.txt'
 TOKENIZER_CONFIG = 'tokenizer_config.json'
 
 
-class ExportError(ValueError):
+class ExportError(failures.UserError, ValueError):
   """A workdir or an output folder that cannot be exported to or from (one line)."""
 
 
@@ -146,7 +148,7 @@ def _define_flags() -> None:
   flags.DEFINE_string('workdir', None, 'A trained classification workdir.')
   flags.DEFINE_string('out', None, 'The folder to write (absent or empty).')
   flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
-  flags.DEFINE_bool('verbose', False, "The libraries' INFO logging on standard error too.")
+  flags.DEFINE_bool('verbose', False, "Tracebacks with errors, and the libraries' INFO logging.")
   flags.mark_flags_as_required(['workdir', 'out'])
 
 
@@ -159,10 +161,8 @@ def main(argv):
   from textcls_jax import quiet
   if not FLAGS.verbose:
     quiet.quiet_library_logs()
-  try:
+  with failures.reported(verbose=FLAGS.verbose):
     step, written = export(FLAGS.workdir, FLAGS.out, FLAGS.checkpoint)
-  except ExportError as e:
-    sys.exit(f'error: {e}')
   print(f'Exported {FLAGS.workdir} at step {step} as BertForSequenceClassification to '
         f'{FLAGS.out}: {", ".join(written)}')
 

@@ -12,9 +12,9 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from textcls_jax import config_checks  # Neither JAX nor TensorFlow: a bad value is refused fast.
+from textcls_jax import failures
 
 _CONFIG = config_checks.define_config_flag('Experiment config file (configs/*.py[:VARIANT]).')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, tokenizer.')
@@ -24,32 +24,31 @@ _NUM_PROCESSES = flags.DEFINE_integer(
     'num_processes', 0, 'Multi-host: the number of processes (or JAX_NUM_PROCESSES).')
 _PROCESS_ID = flags.DEFINE_integer(
     'process_id', -1, 'Multi-host: this process, 0..num_processes-1 (or JAX_PROCESS_ID).')
+_VERBOSE = flags.DEFINE_bool(
+    'verbose', False,
+    "Tracebacks with errors, and the libraries' INFO logging (or TEXTCLS_VERBOSE=1).")
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  try:  # Before JAX and TensorFlow are imported: a bad value is refused in a second.
+  # A failure a user can act on is one line naming the file, key or checkpoint and what to do,
+  # not a traceback (failures.py); --verbose keeps the traceback.
+  with failures.reported(_WORKDIR.value, _VERBOSE.value):
+    # Before JAX and TensorFlow are imported: a bad value is refused in a second.
     config_checks.validate(_CONFIG.value)
-  except config_checks.ConfigError as e:
-    sys.exit(f'error: {e}')
-  from textcls_jax import quiet
-  quiet.setup_logging()  # TensorFlow first, without the C++ lines it prints as it loads.
-  from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
-  from textcls_jax import train
-  parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  try:
+    from textcls_jax import quiet
+    quiet.setup_logging(_VERBOSE.value)  # TensorFlow first, without its load-time C++ lines.
+    from textcls_jax import parallel  # After flag parsing: importing JAX/TF is slow.
+    from textcls_jax import train
+    parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except train.INPUT_ERRORS as e:
-    # Input mistakes get one line naming the file, line or field, not a traceback.
-    logging.error('%s', e)
-    sys.exit(f'error: {e}')
 
 
 def run():
   from textcls_jax import quiet
-  quiet.quiet_native_logs()
+  quiet.quiet_native_logs(verbose='--verbose' in sys.argv)
   app.run(main)  # Parsing --config executes the file, once, and checks its overrides' keys.
 
 

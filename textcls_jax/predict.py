@@ -23,6 +23,8 @@ from typing import Any, NamedTuple, Sequence, Union
 from absl import app
 from absl import flags
 
+from textcls_jax import failures
+
 
 def probabilities(apply_fn, compiler_options: dict | None = None):
   """The compiled forward pass: (params, tokens int32 [B, T], token_types int32 [B, T] for
@@ -51,8 +53,8 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
   checkpoint: 'best' (by the config's checkpoint.best_metric), 'latest', or a step number. Turns
   on the config's compilation cache first, as a run does.
 
-  Raises FileNotFoundError for a folder that is not a workdir or has no checkpoint, ValueError
-  for a workdir not trained to classify."""
+  Raises NotServableError for a folder that is not a workdir, has no such checkpoint, or was not
+  trained to classify; checkpoint.CheckpointError for a checkpoint that cannot be restored."""
   import ml_collections
 
   from textcls_jax import checkpoint as ckpt_lib
@@ -66,13 +68,16 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
 
   saved = wd.read_config(workdir)
   if saved is None:
-    raise FileNotFoundError(f'{workdir}: not a textcls-jax workdir (no {wd.CONFIG})')
+    raise NotServableError(f'{workdir} is not a textcls-jax workdir (it has no {wd.CONFIG}): give '
+                           'the --workdir a training run wrote')
   config = ml_collections.ConfigDict(saved)
   compile_cache.enable(config.get('compilation_cache', ''))
   tokenizer = tok.load(wd.join(workdir, wd.TOKENIZER_DIR))
   labels = sources.LabelVocab.from_json(wd.read_json(wd.join(workdir, wd.LABELS)))
   if config.get('task', 'classify') != 'classify':
-    raise ValueError(f'{workdir} was trained for {config.task!r}, not classification')
+    raise NotServableError(
+        f'{workdir} was trained for {config.task!r} (pretraining), not classification: fine-tune '
+        f'a classifier from it (init_from={workdir}) and predict with that workdir')
   model, init_inputs = models.build_for_task(config, tokenizer.vocab_size, len(labels),
                                              pad_id=tokenizer.special.pad)
   checkpoints = ckpt_lib.Checkpointer(wd.join(workdir, wd.CHECKPOINTS),
@@ -85,8 +90,12 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
       step = checkpoints.latest_step()
     else:
       step = int(checkpoint)
-    if step is None:
-      raise FileNotFoundError(f'{workdir}: no checkpoint yet')
+    steps = checkpoints.all_steps()
+    if step is None or step not in steps:
+      raise NotServableError(
+          f'{workdir} has no checkpoint {checkpoint} (it has {steps or "none yet"}): '
+          + ('train it first' if not steps else "give --checkpoint='best', 'latest' or one of "
+             'those steps'))
     item, _ = checkpoints.restore(
         step, train_state.abstract_checkpoint_item(config, model, init_inputs))
   finally:
@@ -98,6 +107,11 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
     model, _ = models.build_for_task(config, tokenizer.vocab_size, len(labels),
                                      pad_id=tokenizer.special.pad, adapters=False)
   return Trained(config, tokenizer, labels, model, params, step)
+
+
+class NotServableError(failures.UserError, ValueError):
+  """A folder `restore` cannot serve: not a workdir, not trained to classify, or no such
+  checkpoint."""
 
 
 class Predictor:
@@ -177,7 +191,7 @@ def _define_flags() -> None:
                       "tsv/csv/jsonl ('': the field it was trained with, data.pair_field).")
   flags.DEFINE_string('checkpoint', 'best', "'best', 'latest' or a step number.")
   flags.DEFINE_integer('batch_size', 256, 'Texts per batch.')
-  flags.DEFINE_bool('verbose', False, "The libraries' INFO logging on standard error too.")
+  flags.DEFINE_bool('verbose', False, "Tracebacks with errors, and the libraries' INFO logging.")
   flags.mark_flag_as_required('workdir')
 
 
@@ -207,16 +221,18 @@ def main(argv):
   quiet.import_tensorflow(verbose=FLAGS.verbose)  # TensorFlow sees no GPU from here on.
   if not FLAGS.verbose:
     quiet.quiet_library_logs()
+  with failures.reported(verbose=FLAGS.verbose):
+    _classify(FLAGS, began)
+
+
+def _classify(FLAGS, began: float) -> None:
   from textcls_jax.data.sources import DataError
-  try:
-    predictor = Predictor.from_workdir(FLAGS.workdir, FLAGS.checkpoint)
-    loaded = time.perf_counter()
-    pair_field = FLAGS.pair_field or predictor.pair_field if predictor.pair_field else ''
-    if FLAGS.pair_field and not predictor.pair_field:
-      raise DataError(f'--pair_field: {FLAGS.workdir} classifies single texts, not pairs')
-    texts, pairs = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field, pair_field)
-  except (DataError, FileNotFoundError) as e:
-    sys.exit(f'error: {e}')
+  predictor = Predictor.from_workdir(FLAGS.workdir, FLAGS.checkpoint)
+  loaded = time.perf_counter()
+  pair_field = FLAGS.pair_field or predictor.pair_field if predictor.pair_field else ''
+  if FLAGS.pair_field and not predictor.pair_field:
+    raise DataError(f'--pair_field: {FLAGS.workdir} classifies single texts, not pairs')
+  texts, pairs = _read_texts(FLAGS.input, FLAGS.format, FLAGS.text_field, pair_field)
   read = time.perf_counter()
   results = predictor.predict(texts, FLAGS.batch_size, pairs=pairs)
   classified = time.perf_counter()

@@ -12,6 +12,7 @@ import contextlib
 import logging as pylogging
 import os
 import sys
+import threading
 
 
 def quiet_native_logs(verbose: bool = False, errors: bool = True) -> None:
@@ -60,12 +61,51 @@ class _LibraryInfoFilter(pylogging.Filter):
     return record.levelno >= pylogging.WARNING or not any(n in record.pathname for n in self._NOISY)
 
 
+_BACKGROUND_LOGGER = 'textcls_jax.background'  # Where the hooks below log what they catch.
+
+
+class _BackgroundErrorFilter(pylogging.Filter):
+  """Drops the errors that libraries' background threads log with their tracebacks (Orbax's save
+  threads, asyncio's tasks, clu's TensorBoard writer): each such failure also reaches the command,
+  which reports it once, in one line (failures.py)."""
+  _BACKGROUND = ('/orbax/', '/asyncio/', '/clu/', '/tensorstore/')
+
+  def filter(self, record):
+    return record.levelno < pylogging.ERROR or not (
+        record.name == _BACKGROUND_LOGGER or any(n in record.pathname for n in self._BACKGROUND))
+
+
+def _background_excepthook(hook):
+  """sys.excepthook, less the exceptions of threads other than the main one: a library's callback
+  failing after the failure that stops the command (asyncio's "Event loop is closed" once an
+  Orbax save has failed) goes to the log, where _BackgroundErrorFilter drops it."""
+  def excepthook(kind, value, tb):
+    if threading.current_thread() is threading.main_thread():
+      hook(kind, value, tb)
+    else:
+      pylogging.getLogger(_BACKGROUND_LOGGER).error('In a background thread',
+                                                    exc_info=(kind, value, tb))
+  return excepthook
+
+
+def _unraisable_to_log(unraisable) -> None:
+  """sys.unraisablehook: an exception nothing can catch (a library callback run after its event
+  loop closed, as TensorStore's are once an Orbax save has failed) goes to the log, where
+  _BackgroundErrorFilter drops it."""
+  pylogging.getLogger(_BACKGROUND_LOGGER).error(
+      'Unraisable: %s', unraisable.err_msg or 'exception ignored',
+      exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
+
+
 def quiet_library_logs() -> None:
   """The INFO lines of Orbax, JAX's backend search, clu's writer and gensim off on every log
-  handler."""
+  handler, and the errors their background threads log (what --verbose shows)."""
   from absl import logging
   for handler in pylogging.getLogger().handlers + [logging.get_absl_handler()]:
     handler.addFilter(_LibraryInfoFilter())
+    handler.addFilter(_BackgroundErrorFilter())
+  sys.excepthook = _background_excepthook(sys.excepthook)
+  sys.unraisablehook = _unraisable_to_log
 
 
 def setup_logging(verbose: bool = False):

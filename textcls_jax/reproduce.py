@@ -27,6 +27,7 @@ from absl import flags
 from absl import logging
 
 from textcls_jax import config_checks  # Neither JAX nor TensorFlow: a bad value is refused fast.
+from textcls_jax import failures
 
 _CONFIG = config_checks.define_config_flag('The row\'s config file (configs/*.py[:VARIANT]).')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The row\'s folder: one workdir per run inside.')
@@ -206,13 +207,10 @@ def main(argv):
     raise app.UsageError('give --config and --workdir (or --rows)')
   from textcls_jax import quiet
   quiet.setup_logging()
-  from textcls_jax import train
   spec = next((a.split('=', 1)[1] for a in sys.argv if a.startswith('--config=')), '')
-  try:
+  with failures.reported(_WORKDIR.value):
     row = reproduce(_CONFIG.value, spec, _WORKDIR.value, _RESULTS.value,
                     ['python', '-m', 'textcls_jax.reproduce'] + sys.argv[1:])
-  except train.INPUT_ERRORS as e:
-    sys.exit(f'error: {e}')
   print(row_markdown(row), end='')
 
 

@@ -27,6 +27,8 @@ import subprocess
 import sys
 from typing import Iterable, Optional, Sequence
 
+from textcls_jax import failures
+
 RESULTS_DIR = 'results'
 PAGES_DIR = os.path.join('docs', 'results')
 README = 'README.md'
@@ -44,7 +46,7 @@ _BEGIN = '<!-- generated:{} begin (python -m textcls_jax.results; do not edit) -
 _END = '<!-- generated:{} end -->'
 
 
-class ResultsError(ValueError):
+class ResultsError(failures.UserError, ValueError):
   """A results file that cannot be read or lacks a key; the message names the file and the key."""
 
 

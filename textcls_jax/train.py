@@ -18,6 +18,7 @@ from textcls_jax import compile_cache
 from textcls_jax import config_base
 from textcls_jax import config_checks
 from textcls_jax import experiment
+from textcls_jax import failures
 from textcls_jax import optim
 from textcls_jax import parallel
 from textcls_jax import run_log as run_log_lib
@@ -288,6 +289,7 @@ class _Run:
     self.pending = (start_step, 0.0)  # (step, its nonfinite_steps flag) still to check.
     self.last_saved = start_step if latest is not None else None
     self.preemption = None
+    self.watch = wd.WorkdirWatch(workdir)
 
   def train(self) -> None:
     """Steps to train.num_steps, with the periodic work after each step; a SIGTERM or SIGINT ends
@@ -394,6 +396,7 @@ class _Run:
                                      checkpoint_step=self.step if chosen is None else chosen)
 
   def _save(self, dev_figures: Optional[dict] = None, train_sums: Optional[dict] = None) -> None:
+    self.watch.check(self.step)
     self.checkpoints.save(
         self.step, train_state.checkpoint_item(self.dp.to_checkpoint_layout(self.state),
                                                self.dp.replicate_plain(self.base_rng)),
@@ -409,6 +412,7 @@ class _Run:
     line, figures['steps_per_s'] = self.progress.line(self.step, figures)
     if self.is_main:
       logging.info('%s', line)
+    self.watch.check(self.step)
     self.run_log.write(self.step, 'train', figures)
 
 
@@ -427,16 +431,8 @@ def _due(step: int, every: int, total_steps: int) -> bool:
   return step % every == 0 or step == total_steps
 
 
-class NonFiniteError(RuntimeError):
+class NonFiniteError(failures.UserError, RuntimeError):
   """A step's loss or gradient was NaN or Inf, and config.train.on_nonfinite is 'stop'."""
-
-
-# What a bad config value, bad input, a busy workdir or a diverging run raise from
-# train_and_evaluate: the command lines report each in one line naming the file, line or key, not
-# as a traceback.
-INPUT_ERRORS = (config_checks.ConfigError, sources.DataError, tok.TokenizerError,
-                transfer.TransferError, PermissionError, wd.WorkdirBusyError, NonFiniteError,
-                ckpt_lib.CheckpointError)
 
 
 class NonFiniteGuard:

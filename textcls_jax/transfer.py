@@ -46,6 +46,7 @@ from absl import logging
 
 from textcls_jax import checkpoint as ckpt_lib
 from textcls_jax import config_base
+from textcls_jax import failures
 from textcls_jax import hf_checkpoint
 from textcls_jax import models
 from textcls_jax import train_state
@@ -58,7 +59,7 @@ FREE_KEYS = frozenset({'dropout', 'attention_dropout', 'pooling', 'dtype', 'head
                        'head_dropout', 'tie_embeddings', 'attention_impl'})
 
 
-class TransferError(ValueError):
+class TransferError(failures.UserError, ValueError):
   """An init_from workdir that does not fit this run."""
 
 

@@ -18,6 +18,8 @@ from typing import Iterator
 
 from etils import epath
 
+from textcls_jax import failures
+
 CONFIG = 'config.json'
 LABELS = 'labels.json'
 TOKENIZER_DIR = 'tokenizer'  # The tokenizer's folder (data/tokenizer.py: save, load).
@@ -73,9 +75,11 @@ def atomic_write_bytes(path, data: bytes) -> None:
       f.flush()
       os.fsync(f.fileno())
     os.replace(tmp, path)
-  except BaseException:
+  except BaseException as e:
     if os.path.exists(tmp):
       os.unlink(tmp)
+    if isinstance(e, OSError) and e.filename is None:  # A failed write names no file: this one.
+      raise OSError(e.errno, e.strerror, str(path)) from e
     raise
 
 
@@ -137,7 +141,13 @@ def check_writable(workdir) -> None:
     probe.write_bytes(b'')
     probe.unlink()
   except OSError as e:
-    raise PermissionError(f'workdir {workdir} is not writable: {e.strerror or e}') from None
+    raise WorkdirNotWritableError(
+        f'workdir {workdir} is not writable: {e.strerror or e}. Make it writable, or use another '
+        '--workdir') from None
+
+
+class WorkdirNotWritableError(failures.UserError, PermissionError):
+  """A workdir that cannot be created or written."""
 
 
 def read_metrics(workdir) -> list[dict]:
@@ -269,5 +279,35 @@ class WorkdirLock:
       self._fd = None
 
 
-class WorkdirBusyError(RuntimeError):
+class WorkdirBusyError(failures.UserError, RuntimeError):
   """A live run already holds the workdir."""
+
+
+class WorkdirVanishedError(failures.UserError, FileNotFoundError):
+  """The workdir a run writes was deleted or moved while it ran."""
+
+
+class WorkdirWatch:
+  """Notices a local workdir deleted or moved under a running run, which would otherwise go on
+  writing into folders that Orbax recreates, and into a metrics file nobody can open any more.
+  A URL workdir is not watched (an object store has no folders to lose)."""
+
+  def __init__(self, workdir):
+    self.workdir = str(workdir)
+    self._identity = None if is_remote(self.workdir) else self._stat()
+
+  def _stat(self):
+    try:
+      st = os.stat(self.workdir)
+    except FileNotFoundError:
+      return None
+    return st.st_dev, st.st_ino
+
+  def check(self, step: int) -> None:
+    """WorkdirVanishedError if the workdir is not the folder the run started in."""
+    if self._identity is not None and self._stat() != self._identity:
+      raise WorkdirVanishedError(
+          f'workdir {self.workdir} was deleted or moved while the run ran (noticed at step '
+          f'{step}), so the run stopped. Put it back and run the same command to resume from its '
+          'last complete checkpoint, or start again in a new --workdir')
+

@@ -28,6 +28,8 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 from absl import logging
 
+from textcls_jax import failures
+
 LOCAL_KINDS = {'tsv': ('tsv',), 'csv': ('csv',), 'jsonl': ('jsonl', 'json'), 'text': ('txt', 'text')}
 KINDS = ('tfds',) + tuple(LOCAL_KINDS)
 # Unlabeled pretraining sources that name a split of the run's own labelled data (data.source, its
@@ -38,7 +40,7 @@ _SPLIT_ALIASES = (('validation', 'dev', 'val'),)
 _INT_RE = re.compile(r'^[+-]?\d+$')
 
 
-class DataError(ValueError):
+class DataError(failures.UserError, ValueError):
   """Bad input data or a bad data spec; the message names the file, line and field."""
 
 

@@ -26,8 +26,9 @@ import numpy as np
 
 from absl import logging
 
-from textcls_jax import workdir as wd
+from textcls_jax import failures
 from textcls_jax import vocab
+from textcls_jax import workdir as wd
 from textcls_jax.data import wordpiece
 
 # SentencePiece's own layout (textcls_jax.vocab): read by its training and checks only.
@@ -37,7 +38,7 @@ SENTENCEPIECE_MODEL = 'spm.model'  # The file of a saved SentencePiece tokenizer
 KINDS = ('sentencepiece', 'wordpiece')
 
 
-class TokenizerError(ValueError):
+class TokenizerError(failures.UserError, ValueError):
   """A tokenizer file that cannot be used."""
 
 

@@ -48,6 +48,7 @@ import json
 
 from typing import Optional, Sequence
 
+from textcls_jax import failures
 from textcls_jax import vocab as special_vocab
 from textcls_jax import workdir as wd
 
@@ -72,7 +73,7 @@ def _re2_literal(text: str) -> str:
   return ''.join('\\' + c if not c.isalnum() else c for c in text)
 
 
-class WordPieceError(ValueError):
+class WordPieceError(failures.UserError, ValueError):
   """A vocabulary or settings file that cannot be used."""
 
 

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from textcls_jax import failures
 from textcls_jax.models.heads import ClassificationHead
 from textcls_jax.models.transformer import TransformerEncoder
 
@@ -44,7 +45,7 @@ SKIPPED = (r'^cls\.', r'^discriminator_predictions\.', r'^generator_', r'^classi
            r'^classifier\.out_proj\.', r'^embeddings\.(position_ids|token_type_ids)$')
 
 
-class HFCheckpointError(ValueError):
+class HFCheckpointError(failures.UserError, ValueError):
   """A checkpoint that our Transformer cannot hold, or whose tensors do not fit it."""
 
 
