@@ -81,8 +81,16 @@ def test_bfloat16_compute_gives_float32_logits(family):
   tokens = _tokens(jax.random.PRNGKey(4), 2, 8, [8, 3])
   params = classifier.init(jax.random.PRNGKey(5), tokens)
   assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))  # Parameters stay fp32.
-  logits = classifier.apply(params, tokens)
+  logits, state = classifier.apply(params, tokens, capture_intermediates=True,
+                                   mutable=['intermediates'])
   assert logits.dtype == jnp.float32 and bool(jnp.isfinite(logits).all())
+  # The layers compute in bfloat16 (their outputs are), and mean what float32 compute means.
+  dtypes = {x.dtype for x in jax.tree.leaves(state['intermediates'])}
+  assert jnp.dtype(jnp.bfloat16) in dtypes, dtypes
+  config.dtype = 'float32'
+  reference = models.build_classifier(config, VOCAB, num_classes=2, pad_id=0).apply(params, tokens)
+  assert not np.array_equal(np.asarray(logits), np.asarray(reference))
+  np.testing.assert_allclose(np.asarray(logits), np.asarray(reference), atol=0.05)
 
 
 def test_dropout_is_active_only_in_training():

@@ -6,10 +6,14 @@ Each test runs in a subprocess, because the device count is fixed when JAX start
 import json
 import os
 import pathlib
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -192,6 +196,57 @@ def test_two_processes_match_one_process_and_restore_on_one_device(tmp_path, sen
   assert 'on 4 device(s), 2 host(s)' in outs[0]
   assert 'step 8/8' in outs[0] and 'step 8/8' not in outs[1]  # Only process 0 logs progress.
   assert_params_close(final_params(tmp_path / 'two'), final_params(tmp_path / 'one'))
+
+
+def _hosts(workdir, data_dir, steps, count, devices, *extra):
+  """`count` processes of one run on 127.0.0.1, `devices` devices each."""
+  port = free_port()
+  return [start(main_command(workdir, data_dir, steps, f'--coordinator_address=127.0.0.1:{port}',
+                             f'--num_processes={count}', f'--process_id={i}', *extra),
+                devices=devices) for i in range(count)]
+
+
+def test_a_run_saved_on_two_hosts_resumes_on_one_and_on_four_with_the_same_data(tmp_path,
+                                                                               sentiment_dir):
+  """The data position (step x global batch) is valid for any number of hosts: 8 steps on 2
+  processes, then 8 more on 1 process or on 4, each ends as a run on 1 process throughout (to
+  float32 rounding); a host that read other examples after the resume would not."""
+  no_dropout = ('--config.model.dropout=0', '--config.model.head_dropout=0')
+  reference = start(main_command(tmp_path / 'ref', sentiment_dir, 16, *no_dropout), devices=4)
+  for proc in _hosts(tmp_path / 'one', sentiment_dir, 8, 2, 2, *no_dropout):
+    finish(proc)
+  shutil.copytree(tmp_path / 'one', tmp_path / 'four', ignore=shutil.ignore_patterns('.lock'))
+  out = finish(start(main_command(tmp_path / 'one', sentiment_dir, 16, *no_dropout), devices=4))
+  assert 'Resuming from step 8' in out and '1 host(s)' in out
+  outs = [finish(p) for p in _hosts(tmp_path / 'four', sentiment_dir, 16, 4, 1, *no_dropout)]
+  assert 'Resuming from step 8' in outs[0] and '4 host(s)' in outs[0]
+  finish(reference)
+  expected = final_params(tmp_path / 'ref')
+  assert_params_close(final_params(tmp_path / 'one'), expected)
+  assert_params_close(final_params(tmp_path / 'four'), expected)
+
+
+def test_a_signal_to_one_host_stops_every_host_at_the_same_step(tmp_path, sentiment_dir):
+  procs = _hosts(tmp_path / 'run', sentiment_dir, 100000, 2, 2,
+                 '--config.checkpoint.every_steps=100000', '--config.train.eval_every_steps=100000')
+  metrics = tmp_path / 'run' / 'metrics.jsonl'
+  deadline = time.time() + 300
+  while not (metrics.exists() and metrics.read_text().strip()):  # Training has started.
+    assert time.time() < deadline and all(p.poll() is None for p in procs)
+    time.sleep(0.1)
+  procs[1].send_signal(signal.SIGTERM)  # Process 1 only; process 0 hears it through the vote.
+  try:
+    outs = [finish(p, timeout=180) for p in procs]  # Seconds, when the hosts agree.
+  finally:
+    for p in procs:
+      p.kill()
+  stops = [re.search(r'Stopped by (.+?) at step (\d+); checkpoint saved', out) for out in outs]
+  assert all(stops), [out[-2000:] for out in outs]
+  assert stops[1].group(1) == 'SIGTERM' and stops[0].group(1) == 'a signal to another process'
+  step = int(stops[0].group(2))
+  assert int(stops[1].group(2)) == step and step % 2 == 0  # Agreed at a log step (every 2).
+  assert sorted(int(n) for n in os.listdir(tmp_path / 'run' / 'checkpoints') if n.isdigit()) == [
+      step]
 
 
 def test_checkpoints_move_across_device_counts_and_modes(tmp_path, sentiment_dir):

@@ -5,10 +5,12 @@ stopped with SIGTERM and killed with SIGKILL (once while it is writing a checkpo
 and its final state must equal, bit for bit, that of a run that was never interrupted.
 """
 
+import errno
 import json
 import os
 import pathlib
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -295,6 +297,50 @@ def test_corrupt_latest_checkpoint_falls_back_with_a_warning(finished_run, tmp_p
   assert_same_run(whole, hurt, 40)  # Steps 21-40 trained again, exactly as the first time.
 
 
+@pytest.mark.parametrize('error,kind', [
+    (OSError(errno.EIO, 'Input/output error'), ckpt_lib.CheckpointUnreadableError),
+    (PermissionError(errno.EACCES, 'Permission denied'), ckpt_lib.CheckpointUnreadableError),
+    (ValueError('UNAVAILABLE: Connection reset by peer'), ckpt_lib.CheckpointUnreadableError),
+    (ValueError('DEADLINE_EXCEEDED: read timed out'), ckpt_lib.CheckpointUnreadableError),
+    (RuntimeError('a failure nobody has seen before'), ckpt_lib.CheckpointUnreadableError),
+    (FileNotFoundError(errno.ENOENT, 'No such file or directory'),
+     ckpt_lib.CheckpointCorruptError),
+    (ValueError('DATA_LOSS: Error reading "d/ab": unexpected end of file'),
+     ckpt_lib.CheckpointCorruptError),
+    (KeyError('state.params.w was not found in the checkpoint'), ckpt_lib.CheckpointCorruptError),
+])
+def test_only_a_recognised_content_fault_counts_as_corrupt(error, kind):
+  """checkpoint.read_fault: only CheckpointCorruptError may set a checkpoint aside, so storage
+  faults, transient or not, and anything unrecognised are CheckpointUnreadableError."""
+  try:
+    raise RuntimeError('restore failed') from error  # As Orbax wraps what TensorStore raised.
+  except RuntimeError as wrapped:
+    fault = ckpt_lib.read_fault(wrapped, 'ckpt/40')
+  assert type(fault) is kind and str(fault).startswith('ckpt/40 cannot be read'), fault
+
+
+def test_a_transient_read_error_stops_the_run_moves_nothing_and_the_next_run_resumes(
+    finished_run, tmp_path, monkeypatch):
+  import orbax.checkpoint as ocp
+  whole, config = finished_run
+  workdir = tmp_path / 'run'
+  shutil.copytree(whole, workdir)
+  config = config.copy_and_resolve_references()
+  config.train.num_steps = 60
+  def io_error(self, directory):
+    raise OSError(errno.EIO, 'Input/output error', str(directory))
+  with monkeypatch.context() as patch:
+    patch.setattr(ocp.StandardCheckpointHandler, 'metadata', io_error)
+    with pytest.raises(ckpt_lib.CheckpointUnreadableError,
+                       match=r'checkpoints/40 cannot be read, for a reason that is not its content'
+                             r' \(OSError: .*Input/output error.*it was not moved'):
+      train.train_and_evaluate(config, str(workdir))
+  assert _complete_steps(workdir / wd.CHECKPOINTS) == [20, 40]
+  assert not (workdir / ckpt_lib.CORRUPT_DIR).exists()
+  train.train_and_evaluate(config, str(workdir))  # The fault gone: it resumes from 40.
+  assert _complete_steps(workdir / wd.CHECKPOINTS)[-1] == 60
+
+
 def test_corrupt_checkpoint_stops_when_configured(finished_run, tmp_path):
   whole, config = finished_run
   hurt = tmp_path / 'run'
@@ -369,6 +415,22 @@ def test_non_finite_step_stops_the_run_naming_it(data_dir, tmp_path, monkeypatch
   assert _complete_steps(tmp_path / wd.CHECKPOINTS) == [20]  # Nothing saved past the bad step.
   train.train_and_evaluate(config, str(tmp_path))  # The workdir resumes as it is.
   assert _complete_steps(tmp_path / wd.CHECKPOINTS)[-1] == 40
+
+
+def test_a_non_finite_stop_ends_the_command_with_status_1_in_one_line(data_dir, tmp_path):
+  """A learning rate of 1e30 overflows the model within a few steps: the command line's run stops
+  at the first non-finite step, exit status 1, and says so in one line."""
+  proc = _main('tiny', tmp_path / 'run', [
+      f'--config.data.source=tsv:{data_dir}', '--config.tokenizer.vocab_size=60',
+      '--config.data.max_len=16', '--config.train.num_steps=40',
+      '--config.optim.learning_rate=1e30', '--config.optim.warmup_steps=0',
+      '--config.optim.schedule=constant'])
+  out, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 1, out[-3000:]
+  assert 'Traceback' not in out, out[-3000:]
+  last = out.strip().splitlines()[-1]
+  assert re.match(r'error: step \d+: the loss or a gradient is NaN or Inf.*'
+                  r'train\.on_nonfinite=skip', last), last
 
 
 def test_non_finite_steps_can_be_skipped_and_counted(data_dir, tmp_path, monkeypatch, caplog):

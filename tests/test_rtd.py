@@ -154,7 +154,11 @@ def test_pretraining_reduces_the_rtd_loss(tmp_path, family):
   train_rows = [r for r in rows if r['split'] == 'train']
   assert train_rows[-1]['loss'] < train_rows[0]['loss']
   dev = [r for r in rows if r['split'] == 'dev'][-1]
-  assert dev['perplexity'] < 60  # The generator learned: below the uniform guess.
+  # The generator learned: near guessing each token from its frequency (the unigram model), far
+  # below the uniform guess (60, the vocabulary).
+  from test_mlm import unigram_perplexity
+  unigram = unigram_perplexity(tmp_path / 'pre', config)
+  assert dev['perplexity'] < 1.25 * unigram, (dev['perplexity'], unigram)
   assert 0.05 < dev['replaced_share'] < 0.16  # About rate, less the originals sampled back.
 
 

@@ -12,7 +12,10 @@ import pytest
 from textcls_jax.data import sources
 from textcls_jax.data.sources import DataError, Examples, LabelVocab
 
-MR_POS = '/work/shared/data/mr/rt-polarity.pos'
+from conftest import SHARED_DATA
+
+# ../shared/data beside the repository, as conftest finds it (present only on the project machines).
+MR_POS = str(SHARED_DATA / 'mr' / 'rt-polarity.pos')
 
 
 def write(path, content, gz=False):

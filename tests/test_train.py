@@ -63,8 +63,12 @@ def test_training_learns_and_fills_the_workdir(data_dir, tmp_path, family):
     assert (tmp_path / name).exists()
   assert wd.read_json(tmp_path / wd.LABELS) == {'names': ['neg', 'pos'], 'kind': 'str'}
   assert wd.read_json(tmp_path / wd.CONFIG)['model']['name'] == family
-  assert sorted(int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)) == [40, 60] or \
-      60 in [int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)]
+  # Kept: the last two, and the best by dev accuracy (checkpoint.best_metric) if it is older.
+  dev = {r['step']: r['accuracy'] for r in rows if r['split'] == 'dev'}
+  assert sorted(dev) == [20, 40, 60]
+  kept = sorted(int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS))
+  assert kept[-2:] == [40, 60] and len(kept) <= 3, kept
+  assert max(dev[s] for s in kept) == max(dev.values()), (kept, dev)
   assert list((tmp_path / wd.TENSORBOARD).iterdir())
   # The run's pictures, and the last dev row's confusion matrix sums to the dev set.
   assert sorted(os.listdir(tmp_path / 'plots')) == ['confusion.png', 'curves.png']
@@ -114,6 +118,45 @@ def test_predict_api_and_cli(data_dir, tmp_path):
        '--verbose'], capture_output=True, text=True, cwd=REPO, timeout=300)
   assert verbose.returncode == 0 and verbose.stdout == result.stdout
   assert len(verbose.stderr.splitlines()) > 5 and 'orbax' in verbose.stderr.lower()
+
+
+@pytest.mark.parametrize('family,fmt', [('rnn', 'tsv'), ('transformer', 'jsonl'),
+                                        ('transformer', 'csv')])
+def test_predict_serves_each_family_from_each_input_format_and_cuts_long_texts(
+    data_dir, tmp_path_factory, family, fmt):
+  """The BiLSTM and the Transformer, through the CLI with --format, --text_field and --batch_size,
+  give what the API gives; a text longer than data.max_len is cut to it, not refused."""
+  import csv
+  from textcls_jax.predict import Predictor
+  workdir = tmp_path_factory.getbasetemp() / f'predict_{family}'
+  if not workdir.exists():  # One training per family.
+    train.train_and_evaluate(tiny_config(data_dir, family, steps=40), str(workdir))
+  predictor = Predictor.from_workdir(str(workdir))
+  long = 'the film was superb and lovely ' * 20  # Far more than data.max_len (16) tokens.
+  texts = ['the film was superb', 'it is awful', long]
+  expected = predictor.predict(texts)
+  cut = predictor.predict([long + long])[0]  # Both cut to the same 16 tokens.
+  assert cut["label"] == expected[2]["label"]
+  assert cut["probabilities"] == pytest.approx(expected[2]["probabilities"], abs=1e-5)
+  rows = [{'id': str(i), 'review': t} for i, t in enumerate(texts)]
+  path = workdir.parent / f'{family}_input.{fmt}'
+  if fmt == 'jsonl':
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+  else:
+    with open(path, 'w', newline='') as f:
+      writer = csv.DictWriter(f, ['id', 'review'], delimiter='\t' if fmt == 'tsv' else ',')
+      writer.writeheader()
+      writer.writerows(rows)
+  result = subprocess.run(
+      [sys.executable, '-m', 'textcls_jax.predict', f'--workdir={workdir}', f'--input={path}',
+       f'--format={fmt}', '--text_field=review', '--batch_size=2'],
+      capture_output=True, text=True, cwd=REPO, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = [json.loads(line) for line in result.stdout.splitlines()]
+  assert [l['text'] for l in lines] == texts
+  for line, want in zip(lines, expected):
+    assert line['label'] == want['label']
+    assert line['probabilities'] == pytest.approx(want['probabilities'], abs=1e-5)
 
 
 def _main(workdir, *overrides, **kw):
@@ -188,6 +231,23 @@ def test_sigterm_saves_and_exits_cleanly_and_a_second_run_is_refused(data_dir, t
   out3, _ = third.communicate(timeout=300)
   assert third.returncode == 0, out3[-3000:]
   assert f'Resuming from step {stopped}' in out3
+
+
+def test_ctrl_c_on_the_command_line_saves_and_exits_with_status_0(data_dir, tmp_path):
+  run = _main(tmp_path, f'--config.data.source=tsv:{data_dir}', '--config.tokenizer.vocab_size=60',
+              '--config.data.max_len=16', '--config.train.num_steps=100000',
+              '--config.checkpoint.every_steps=100000', '--config.train.eval_every_steps=100000',
+              '--config.train.log_every_steps=20')
+  deadline = time.time() + 240
+  while time.time() < deadline and not (
+      (tmp_path / wd.METRICS).exists() and (tmp_path / wd.METRICS).read_text().strip()):
+    time.sleep(0.1)  # Training has started.
+  run.send_signal(signal.SIGINT)  # What Ctrl-C sends.
+  out, _ = run.communicate(timeout=240)
+  assert run.returncode == 0, out[-3000:]
+  assert 'KeyboardInterrupt' not in out and 'Traceback' not in out, out[-3000:]
+  stopped = int(out.split('Stopped by SIGINT at step ')[1].split(';')[0])
+  assert sorted(int(s) for s in os.listdir(tmp_path / wd.CHECKPOINTS)) == [stopped]
 
 
 def test_real_sst2_short_run_beats_a_floor(shared_data, tmp_path):

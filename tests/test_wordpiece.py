@@ -24,7 +24,7 @@ from textcls_jax.data import tokenizer as tok
 
 transformers = pytest.importorskip('transformers')
 
-DATA = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+from conftest import SHARED_DATA as DATA  # noqa: E402
 
 HARD = [
     'test\x07bell', 'a<br />b<br /><br />The end.', 'Café naïve résumé', 'CAFÉ NAÏVE',

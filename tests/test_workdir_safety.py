@@ -232,3 +232,38 @@ def test_a_checkpoint_unreadable_for_permissions_stops_the_run_and_is_not_moved(
   assert not (workdir / ckpt_lib.CORRUPT_DIR).exists()
   assert {k: v for k, v in snapshot(workdir).items() if k != '.lock'} == {
       k: v for k, v in before.items() if k != '.lock'}
+
+
+# --- What a resumed run writes, and when.
+
+def test_config_json_is_rewritten_only_after_the_state_is_restored(finished, tmp_path):
+  """A change a resumed run may make (train.num_steps) is saved with the run, so an early rewrite
+  would show: with every checkpoint damaged the restore fails, and config.json must be untouched."""
+  from test_reliability import _flip_bytes
+  workdir, config = _copy(finished, tmp_path)
+  before = (workdir / wd.CONFIG).read_bytes()
+  for step in _steps(workdir):
+    _flip_bytes(workdir / wd.CHECKPOINTS / str(step))
+  config.train.num_steps = 60
+  with pytest.raises(ckpt_lib.CheckpointCorruptError, match='no checkpoint could be restored'):
+    train.train_and_evaluate(config, str(workdir))
+  assert (workdir / wd.CONFIG).read_bytes() == before
+  assert wd.read_json(workdir / wd.CONFIG)['train']['num_steps'] == 40
+
+
+def test_a_resumed_run_never_trains_its_tokenizer_again(finished, tmp_path, monkeypatch):
+  """Training a tokenizer is deterministic, so a retrained one would have the same bytes: what
+  shows is the call (refused here) and a file written again (another inode or time)."""
+  from textcls_jax.data import tokenizer as tok
+  workdir, config = _copy(finished, tmp_path)
+  def files():
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
+            for p in (workdir / wd.TOKENIZER_DIR).iterdir()}
+  before = files()
+  def trained_again(*args, **kwargs):
+    raise AssertionError('a resumed run trained its tokenizer again')
+  monkeypatch.setattr(tok, 'train_sentencepiece', trained_again)
+  config.train.num_steps = 60
+  train.train_and_evaluate(config, str(workdir))
+  assert _steps(workdir)[-1] == 60
+  assert files() == before
