@@ -75,6 +75,9 @@ def _raised(error, cause=None):
                 'tmp/state/d/x": [OS error: No space left on device]'),
      'checkpoint 200 was not written to /w/checkpoints: no space left on the device (No space '
      'left on device)'),
+    (RuntimeError('{{function_node __wrapped__WriteSummary_device_/job:localhost/replica:0}} '
+                  '/w/tensorboard/events.out.tfevents.1.v2; No space left on device'),
+     '/w/tensorboard/events.out.tfevents.1.v2 could not be written: no space left on the device'),
     (OSError(errno.EROFS, 'Read-only file system', '/w/.lock'),
      '/w/.lock could not be written: Read-only file system. Make it writable'),
     (PermissionError(errno.EACCES, 'Permission denied', '/w/plots/curves.png'),
@@ -177,16 +180,16 @@ def test_predict_on_a_corrupt_checkpoint_is_one_line_and_the_older_one_still_ser
 
 
 def test_predict_on_what_it_cannot_serve_is_one_line_saying_why(trained, tmp_path):
+  """On the command line: a folder that is not a workdir, and a pretraining workdir (which gave a
+  traceback before); in process (the same errors, so the same lines): checkpoints it lacks."""
+  from textcls_jax import predict
+  from textcls_jax.data import sources
   texts = tmp_path / 'texts.txt'
   texts.write_text('good great film\n')
   not_a_workdir = tmp_path / 'empty'
   not_a_workdir.mkdir()
   line = error_line(cli('predict', f'--workdir={not_a_workdir}', f'--input={texts}'))
   assert f'{not_a_workdir} is not a textcls-jax workdir' in line
-  line = error_line(cli('predict', f'--workdir={trained}', '--checkpoint=30', f'--input={texts}'))
-  assert 'has no checkpoint 30 (it has [20, 40])' in line
-  line = error_line(cli('predict', f'--workdir={trained}', f'--input={tmp_path / "nope.txt"}'))
-  assert 'nope.txt' in line
   mlm = tmp_path / 'mlm'
   shutil.copytree(trained, mlm, ignore=shutil.ignore_patterns('.lock', 'checkpoints*'))
   config = wd.read_json(mlm / wd.CONFIG)
@@ -195,6 +198,15 @@ def test_predict_on_what_it_cannot_serve_is_one_line_saying_why(trained, tmp_pat
   line = error_line(cli('predict', f'--workdir={mlm}', f'--input={texts}'))
   assert "was trained for 'mlm' (pretraining), not classification" in line
   assert f'init_from={mlm}' in line
+  for checkpoint, said in (('30', 'has no checkpoint 30 (it has [20, 40])'),
+                           ('newest', "has no checkpoint newest (it has [20, 40]): give "
+                                      "--checkpoint='best', 'latest'")):
+    with pytest.raises(predict.NotServableError) as e:
+      predict.restore(str(trained), checkpoint)
+    assert said in failures.one_line(e.value)
+  with pytest.raises(FileNotFoundError) as e:  # --input: read by sources.read_local_file.
+    list(sources.read_local_file('text', str(tmp_path / 'nope.txt'), '', ''))
+  assert f'{tmp_path / "nope.txt"} does not exist' in failures.one_line(e.value)
 
 
 def test_a_corrupt_checkpoint_that_cannot_be_set_aside_is_one_line_and_moves_nothing(
@@ -310,8 +322,13 @@ def test_a_full_disk_or_a_read_only_one_is_one_line_and_the_same_command_then_re
   assert f'{workdir}' in line and 'no space left on the device' in line, line
   assert line.endswith('run the same command again; it resumes from checkpoint 40, the last '
                        'complete one'), line
+  # The step-60 save fills the disk in a background thread, so whichever write fails first is
+  # reported: the checkpoint ('checkpoint 60 was not written to ...'), or under load the metrics or
+  # TensorBoard's events written meanwhile; either way one line, and checkpoint 40 intact.
   line = error_line(_result(tmp_path, 'no_room'))
-  assert f'was not written to {workdir / wd.CHECKPOINTS}: no space left on the device' in line, line
+  assert f'{workdir}/' in line and 'could not be written: no space left on the device' in line or (
+      f'checkpoint 60 was not written to {workdir / wd.CHECKPOINTS}: no space left' in line), line
+  assert line.endswith('it resumes from checkpoint 40, the last complete one'), line
   complete = [int(n) for n in (tmp_path / 'after_no_room.txt').read_text().split() if n.isdigit()]
   assert max(complete) == 40, complete
   line = error_line(_result(tmp_path, 'read_only'))

@@ -49,7 +49,8 @@ _BY_TEXT = ((_MEMORY, ('Out of memory', 'out of memory', 'Failed to allocate')),
                           'RESOURCE_EXHAUSTED')),
             (_READ_ONLY, ('Read-only file system',)),
             (_NO_ACCESS, ('Permission denied', 'PERMISSION_DENIED')))
-_QUOTED_PATH = re.compile(r'''["']((?:/|[a-z0-9]+://)[^"']+)["']''')
+# A path in an error's text: quoted (TensorStore's), or after a space up to ';' (TensorFlow's).
+_QUOTED_PATH = re.compile(r'''["']((?:/|[a-z0-9]+://)[^"']+)["']|(?:^|\s)((?:/|gs://)[^\s;"']+)''')
 _CHECKPOINT_TMP = re.compile(r'^(.*)/(\d+)\.orbax-checkpoint-tmp')
 
 
@@ -85,7 +86,7 @@ def one_line(error: BaseException, workdir: str = '') -> Optional[str]:
       said = [p for p in phrases if p in text]
       if said:  # The first phrase is the plainest (TensorStore's texts run to hundreds of chars).
         quoted = _QUOTED_PATH.search(text)
-        faults.append((fault, quoted.group(1) if quoted else '', said[0]))
+        faults.append((fault, (quoted.group(1) or quoted.group(2)) if quoted else '', said[0]))
         break
   if not faults:
     return None

@@ -89,7 +89,7 @@ def restore(workdir: str, checkpoint: Union[str, int] = 'best') -> Trained:
     elif checkpoint == 'latest':
       step = checkpoints.latest_step()
     else:
-      step = int(checkpoint)
+      step = int(checkpoint) if str(checkpoint).isdigit() else None
     steps = checkpoints.all_steps()
     if step is None or step not in steps:
       raise NotServableError(

@@ -195,8 +195,11 @@ class MetricsFile:
       self._lines.append(line)
       atomic_write_text(self.path, ''.join(self._lines))
     else:
-      self._f.write(line)
-      self._f.flush()
+      try:
+        self._f.write(line)
+        self._f.flush()
+      except OSError as e:  # A failed write names no file: this one.
+        raise OSError(e.errno, e.strerror, str(self.path)) from e
 
   def close(self) -> None:
     if self._f:
