@@ -22,6 +22,8 @@ import pytest
 from textcls_jax import failures
 from textcls_jax import workdir as wd
 
+from test_reliability import _flip_bytes
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -155,20 +157,10 @@ def _copy(trained, tmp_path):
   return workdir
 
 
-def _corrupt(step_dir):
-  """Flips bytes in the largest array file of a checkpoint: it fails its checksum."""
-  files = [p for p in (step_dir / 'state').rglob('*') if p.is_file()]
-  target = max(files, key=lambda p: p.stat().st_size)
-  data = bytearray(target.read_bytes())
-  for i in range(len(data) // 2, len(data) // 2 + 16):
-    data[i] ^= 0xFF
-  target.write_bytes(bytes(data))
-
-
 def test_predict_on_a_corrupt_checkpoint_is_one_line_and_the_older_one_still_serves(trained,
                                                                                     tmp_path):
   workdir = _copy(trained, tmp_path)
-  _corrupt(workdir / wd.CHECKPOINTS / '40')
+  _flip_bytes(workdir / wd.CHECKPOINTS / '40')
   texts = tmp_path / 'texts.txt'
   texts.write_text('good great film\n')
   line = error_line(cli('predict', f'--workdir={workdir}', '--checkpoint=latest',
@@ -212,7 +204,7 @@ def test_predict_on_what_it_cannot_serve_is_one_line_saying_why(trained, tmp_pat
 def test_a_corrupt_checkpoint_that_cannot_be_set_aside_is_one_line_and_moves_nothing(
     trained, data_dir, tmp_path):
   workdir = _copy(trained, tmp_path)
-  _corrupt(workdir / wd.CHECKPOINTS / '40')
+  _flip_bytes(workdir / wd.CHECKPOINTS / '40')
   blocker = workdir / 'checkpoints_corrupt'
   blocker.write_text('a file where the folder of set-aside checkpoints would go\n')
   args = tiny_args(data_dir, workdir, 60)

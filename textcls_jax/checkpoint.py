@@ -65,22 +65,13 @@ _CONTENT_CODES = ('NOT_FOUND', 'DATA_LOSS', 'OUT_OF_RANGE', 'FAILED_PRECONDITION
                   'INVALID_ARGUMENT')
 
 
-def _causes(error: BaseException) -> list[BaseException]:
-  chain, seen = [], set()
-  while error is not None and id(error) not in seen:
-    chain.append(error)
-    seen.add(id(error))
-    error = error.__cause__ or error.__context__
-  return chain
-
-
 def read_fault(error: Exception, where: str) -> CheckpointError:
   """The CheckpointError that a read failure of the checkpoint at `where` amounts to.
 
   Only a recognised content fault is CheckpointCorruptError; an environment fault, or anything not
   recognised, is CheckpointUnreadableError, so that a checkpoint is never set aside on a guess.
   """
-  chain = _causes(error)
+  chain = failures.causes(error)
   root = chain[-1]  # The innermost error says most (TensorStore's status and file).
   detail = f'{type(root).__name__}: {_first_line(root)}'
   for e in chain:

@@ -60,7 +60,7 @@ def causes(error: BaseException) -> list[BaseException]:
   while error is not None and id(error) not in seen:
     chain.append(error)
     seen.add(id(error))
-    error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    error = error.__cause__ or error.__context__
   return chain
 
 
