@@ -232,9 +232,10 @@ def test_a_workdir_moved_away_while_the_run_runs_is_one_line_and_resumes_where_i
   _, err = proc.communicate(timeout=300)
   line = error_line(subprocess.CompletedProcess([], proc.returncode, '', err))
   assert f'workdir {workdir} was deleted or moved while the run ran' in line, line
-  # A save in flight at the move may have finished into a folder made again, but no checkpoint
-  # completes there, and the run went no further.
-  assert not (workdir / wd.CHECKPOINTS).exists() or not steps_of(workdir)
+  # A save in flight at the move may finish into a folder Orbax makes again at the old path (seen:
+  # checkpoint 40 complete there); the run goes no further than that one save.
+  if (workdir / wd.CHECKPOINTS).exists():
+    assert max(steps_of(workdir), default=0) <= steps_of(moved)[-1] + 20, steps_of(workdir)
   resumed = cli('main', *tiny_args(data_dir, moved, steps_of(moved)[-1] + 20))
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert 'Resuming from step' in resumed.stderr
